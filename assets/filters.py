@@ -1,0 +1,20 @@
+"""List filters for assets (django-filter), shown in the browsable API and the OpenAPI document."""
+
+import django_filters
+
+from assets.asset_types import AssetType
+from assets.models import Asset, AssetStatus
+
+
+class AssetFilter(django_filters.FilterSet):
+    asset_type = django_filters.MultipleChoiceFilter(choices=AssetType.choices)
+    status = django_filters.MultipleChoiceFilter(choices=AssetStatus.choices)
+    jurisdiction = django_filters.CharFilter(method="filter_upper")
+    currency = django_filters.CharFilter(method="filter_upper")
+
+    class Meta:
+        model = Asset
+        fields = ["asset_type", "status", "jurisdiction", "currency"]
+
+    def filter_upper(self, queryset, name, value):
+        return queryset.filter(**{name: value.upper()})

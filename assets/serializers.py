@@ -1,0 +1,105 @@
+"""Asset API shapes. Serializers validate the request's form; services own every rule and every write."""
+
+from rest_framework import serializers
+
+from assets.asset_types import AssetType
+from assets.models import Asset, Document, DocumentKind
+
+
+class AssetSerializer(serializers.ModelSerializer):
+    """The asset as integrators read it. `status`, `reference`, `created_by` and `version` are server-owned."""
+
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    submitted_by = serializers.CharField(source="submitted_by.username", read_only=True, allow_null=True)
+    reviewed_by = serializers.CharField(source="reviewed_by.username", read_only=True, allow_null=True)
+    current_valuation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Asset
+        fields = [
+            "id",
+            "reference",
+            "name",
+            "asset_type",
+            "status",
+            "jurisdiction",
+            "currency",
+            "description",
+            "metadata",
+            "issuer_name",
+            "status_reason",
+            "created_by",
+            "submitted_by",
+            "submitted_at",
+            "reviewed_by",
+            "reviewed_at",
+            "created_at",
+            "updated_at",
+            "version",
+            "current_valuation",
+        ]
+        read_only_fields = fields
+
+    def get_current_valuation(self, asset: Asset) -> dict | None:
+        """The latest approved valuation; null until the valuation domain records one."""
+        return None
+
+
+class AssetWriteSerializer(serializers.Serializer):
+    """Fields a client may set on create (all) or on a draft's PATCH (any). Unknown fields are refused."""
+
+    name = serializers.CharField(max_length=200)
+    asset_type = serializers.ChoiceField(choices=AssetType.choices)
+    jurisdiction = serializers.CharField(min_length=2, max_length=2)
+    currency = serializers.CharField(min_length=3, max_length=3)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    metadata = serializers.JSONField(required=False, default=dict)
+    issuer_name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        unknown = sorted(set(self.initial_data) - set(self.fields)) if hasattr(self.initial_data, "keys") else []
+        if unknown:
+            raise serializers.ValidationError({field: ["This field cannot be set."] for field in unknown})
+        return attrs
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "uri",
+            "sha256",
+            "size",
+            "content_type",
+            "uploaded_by",
+            "created_at",
+            "updated_at",
+            "removed_at",
+            "removal_reason",
+        ]
+        read_only_fields = fields
+
+
+class DocumentCreateSerializer(serializers.Serializer):
+    """Multipart `file` upload, or a JSON reference `{name, kind, uri, sha256}`."""
+
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=DocumentKind.choices)
+    file = serializers.FileField(required=False, max_length=300, use_url=False)
+    uri = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", required=False, allow_blank=True, default="")
+
+
+class AssetTypeSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=AssetType.choices)
+    label = serializers.CharField()
+    metadata_schema = serializers.JSONField()

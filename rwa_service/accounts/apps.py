@@ -1,0 +1,9 @@
+"""Accounts: the six roles (as Django groups), `auth/me/` and role management commands."""
+
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "rwa_service.accounts"
+    label = "accounts"
+    verbose_name = "Accounts and roles"

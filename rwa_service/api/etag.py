@@ -1,0 +1,24 @@
+"""ETag and If-Match for versioned objects: the tag is the object's id and version."""
+
+from rest_framework.request import Request
+
+from rwa_service.exceptions import PreconditionFailed
+
+
+def etag_for(*, pk: object, version: int) -> str:
+    """The strong entity tag of one version of an object."""
+    return f'"{pk}-{version}"'
+
+
+def expected_version(request: Request, *, pk: object) -> int | None:
+    """The version the client's `If-Match` names, None without the header; 412 if it names another object."""
+    header = request.headers.get("If-Match")
+    if not header:
+        return None
+    if header.strip() == "*":
+        return None
+    prefix = f'"{pk}-'
+    for tag in (part.strip().removeprefix("W/") for part in header.split(",")):
+        if tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit():
+            return int(tag[len(prefix) : -1])
+    raise PreconditionFailed("If-Match does not name a version of this object.", code="stale_version")

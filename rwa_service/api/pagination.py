@@ -1,0 +1,10 @@
+"""Cursor pagination for every list: stable under inserts, `page_size` up to 100."""
+
+from rest_framework.pagination import CursorPagination
+
+
+class CursorPage(CursorPagination):
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 100
+    ordering = "-created_at"

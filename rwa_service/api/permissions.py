@@ -1,0 +1,25 @@
+"""Role permission: each view declares which roles may run each action; anything undeclared is refused."""
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from rwa_service.accounts.roles import user_has_role
+
+# Actions every signed-in user may call regardless of role (OPTIONS describes, it changes nothing).
+_OPEN_ACTIONS = frozenset({"metadata"})
+
+
+class RolePermission(BasePermission):
+    """Grants an action when the user holds one of the roles listed for it in `view.role_rules`."""
+
+    message = "Your roles do not allow this action."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        action = getattr(view, "action", None)
+        if action in _OPEN_ACTIONS:
+            return True
+        allowed = view.role_rules.get(action)
+        if allowed is None:
+            return user_has_role(request.user)  # an undeclared action is for admin only
+        return user_has_role(request.user, *allowed)

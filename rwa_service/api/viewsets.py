@@ -1,0 +1,42 @@
+"""The project's base ViewSet. Every API view inherits it: authentication, role permissions and queryset scoping
+are fixed here, and a subclass that tries to loosen them fails at import time."""
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
+from rest_framework import viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.settings import api_settings
+
+from rwa_service.accounts.roles import Role
+from rwa_service.api.permissions import RolePermission
+
+_FIXED = ("authentication_classes", "permission_classes")
+
+
+class BaseViewSet(viewsets.GenericViewSet):
+    """Authenticated, role-checked and scoped.
+
+    Subclasses declare `role_rules` (action name → roles allowed) and implement `scoped_queryset(user=...)`,
+    which must return only what that user may see (an investor's own objects, say): objects outside it are 404.
+    """
+
+    authentication_classes = tuple(api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    permission_classes = (IsAuthenticated, RolePermission)
+    role_rules: ClassVar[Mapping[str, frozenset[Role]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in _FIXED:
+            if name in cls.__dict__:
+                raise ImproperlyConfigured(f"{cls.__name__} may not override {name}; BaseViewSet fixes it.")
+        if "get_queryset" in cls.__dict__:
+            raise ImproperlyConfigured(f"{cls.__name__} must scope through scoped_queryset(), not get_queryset().")
+
+    def scoped_queryset(self, *, user: Any) -> QuerySet:
+        raise ImproperlyConfigured(f"{type(self).__name__} must implement scoped_queryset(user=...).")
+
+    def get_queryset(self) -> QuerySet:
+        return self.scoped_queryset(user=self.request.user)
