@@ -236,3 +236,4 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
     },
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

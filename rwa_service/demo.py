@@ -1,0 +1,109 @@
+"""Demo data (SPEC §7): six demo users and a dozen assets across types and states, made through the services so
+every row has its audit event. Seeds once; refuses under production settings."""
+
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from assets import services as assets
+from audit.services import Actor
+from rwa_service.accounts.roles import Role
+from rwa_service.accounts.services import roles_ensure, user_create
+from rwa_service.exceptions import PermissionRefused
+
+DEMO_USERS = {
+    "demo-admin": Role.ADMIN,
+    "demo-operator": Role.OPERATOR,
+    "demo-compliance": Role.COMPLIANCE,
+    "demo-valuer": Role.VALUER,
+    "demo-auditor": Role.AUDITOR,
+    "demo-investor": Role.INVESTOR,
+}
+
+# name, type, jurisdiction, currency, issuer, metadata, path through the lifecycle
+DEMO_ASSETS = [
+    ("Canary Wharf Office Tower", "real_estate", "GB", "GBP", "Thames Property Trust",
+     {"address": "25 Canada Square, London E14", "property_type": "commercial", "area_sqm": 52000, "year_built": 2003},
+     ["submit", "approve"]),
+    ("Berlin Residential Portfolio", "real_estate", "DE", "EUR", "Spree Wohnen GmbH",
+     {"address": "Friedrichstrasse 100, Berlin", "property_type": "residential", "area_sqm": 18400}, ["submit"]),
+    ("Green Municipal Bond 2031", "fixed_income", "US", "USD", "City of Portland",
+     {"principal": "25000000", "coupon_rate": "4.25", "coupon_frequency": "semiannual", "issue_date": "2024-06-01",
+      "maturity_date": "2031-06-01"}, ["submit", "approve"]),
+    ("SME Loan Pool A", "private_credit", "NL", "EUR", "Lowlands Credit Partners",
+     {"borrower": "Twelve Dutch SMEs", "principal": "8000000", "interest_rate": "7.5", "maturity_date": "2029-12-31",
+      "seniority": "senior_secured"}, []),
+    ("LBMA Gold Bars, Zurich Vault", "commodity", "CH", "USD", "Alpine Bullion AG",
+     {"commodity": "gold", "quantity": "12000", "unit": "troy_oz", "vault": "Zurich Freeport 3",
+      "price_series": "XAU-USD"},
+     ["submit", "approve"]),
+    ("Nordic Solar Holdings", "equity", "SE", "SEK", "Nordic Solar AB",
+     {"company_name": "Nordic Solar Holdings AB", "shares": 1000000, "share_class": "B"}, []),
+    ("Untitled (Blue), 1962", "art", "FR", "EUR", "Galerie Lumière",
+     {"artist": "Yves Klein (attributed)", "title": "Untitled (Blue)", "year": 1962, "custodian": "Geneva Freeport"},
+     ["submit"]),
+    ("Meseta Toll Road Concession", "infrastructure", "ES", "EUR", "Autopistas Meseta SA",
+     {"sector": "transport", "location": "Madrid-Toledo", "concession_end": "2048-12-31", "useful_life_years": 40},
+     ["submit", "approve", ("suspend", "Concession audit pending")]),
+    ("Verra VCS Rainforest 2024", "carbon_credit", "BR", "USD", "Amazonia Carbon Ltda",
+     {"registry": "verra", "project_id": "VCS-1234", "vintage": 2024, "tonnes_co2e": "150000"},
+     ["submit", "approve"]),
+    ("Vintage Wine Collection", "other", "IT", "EUR", "Cantina Reale",
+     {"category": "wine"}, ["submit", "approve", ("retire", "Collection sold at auction")]),
+    ("US Treasury Strip 2030", "fixed_income", "US", "USD", "Demo Securities LLC",
+     {"principal": "1000000", "coupon_rate": "0", "coupon_frequency": "zero", "maturity_date": "2030-05-15"}, []),
+    ("Singapore Logistics Hub", "real_estate", "SG", "SGD", "Lion City REIT",
+     {"address": "8 Tuas Avenue, Singapore", "property_type": "industrial", "area_sqm": 31000},
+     ["submit", ("reject", "Title deed missing; please attach it")]),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    seeded: bool
+    password: str | None
+    generated: bool
+
+
+@transaction.atomic
+def demo_seed(*, password: str | None) -> DemoResult:
+    """Creates the demo users and assets unless they exist. Returns the password when it made the users."""
+    if not getattr(settings, "DEMO_ALLOWED", False):
+        raise PermissionRefused("Demo data is refused under production settings.", code="demo_refused")
+    if get_user_model().objects.filter(username="demo-operator").exists():
+        return DemoResult(seeded=False, password=None, generated=False)
+    generated = not password
+    password = password or secrets.token_urlsafe(12)
+    roles_ensure()
+    system = Actor.system("seed_demo")
+    users = {
+        name: user_create(
+            actor=system,
+            username=name,
+            password=password,
+            roles=[role],
+            email=f"{name}@example.com",
+            staff=role != Role.INVESTOR,
+        )
+        for name, role in DEMO_USERS.items()
+    }
+    operator, compliance = users["demo-operator"], users["demo-compliance"]
+    for name, asset_type, jurisdiction, currency, issuer, metadata, path in DEMO_ASSETS:
+        asset = assets.asset_create(
+            actor=operator,
+            name=name,
+            asset_type=asset_type,
+            jurisdiction=jurisdiction,
+            currency=currency,
+            issuer_name=issuer,
+            description=f"Demo asset: {name}.",
+            metadata=metadata,
+        )
+        for step in path:
+            transition, reason = step if isinstance(step, tuple) else (step, "")
+            actor = operator if transition == "submit" else compliance
+            assets.asset_transition(actor=actor, asset_id=asset.pk, transition=transition, reason=reason)
+    return DemoResult(seeded=True, password=password, generated=generated)
