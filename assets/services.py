@@ -40,8 +40,20 @@ def _require_role(actor: AbstractBaseUser, role: Role) -> None:
         raise PermissionRefused(f"This action needs the {role} role.")
 
 
+def asset_fields_errors(*, values: dict[str, Any]) -> dict[str, list[str]]:
+    """Every problem with a set of asset fields, metadata schema included, by field; empty when valid.
+    The admin form shows these beside their fields; the services raise them."""
+    try:
+        cleaned = _validate_fields(values=values)
+    except ValidationFailed as exc:
+        return exc.errors or {}
+    if "asset_type" in cleaned and "metadata" in cleaned:
+        return metadata_errors(asset_type=cleaned["asset_type"], metadata=cleaned["metadata"])
+    return {}
+
+
 def _validate_fields(*, values: dict[str, Any]) -> dict[str, Any]:
-    """Normalises codes and checks everything the database cannot: countries, currencies, metadata schemas."""
+    """Normalises codes and checks what the database cannot: names, types, countries, currencies."""
     errors: dict[str, list[str]] = {}
     cleaned = dict(values)
     if "name" in cleaned and not str(cleaned["name"]).strip():

@@ -1,7 +1,7 @@
 """Settings for the test suite. DATABASE_URL / REDIS_URL, when set, move the suite to PostgreSQL and Redis."""
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, env
+from .base import CELERY_BROKER_URL, STATIC_ROOT, env
 
 DEBUG = False
 DEMO_ALLOWED = True
@@ -13,3 +13,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from the finders here; the folder must exist

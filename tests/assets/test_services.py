@@ -1,0 +1,323 @@
+"""Asset services: lifecycle rules, maker-checker, validation, versions, and one audit event per change."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+
+from assets import services
+from assets.models import Asset, AssetStatus, Document
+from audit.models import AuditEvent
+from rwa_service.exceptions import (
+    IllegalTransition,
+    PayloadTooLarge,
+    PermissionRefused,
+    PreconditionFailed,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from tests.factories import REAL_ESTATE_METADATA
+
+
+def _create(actor, **overrides):
+    values = {
+        "name": "Harbour Office",
+        "asset_type": "real_estate",
+        "jurisdiction": "gb",
+        "currency": "gbp",
+        "metadata": dict(REAL_ESTATE_METADATA),
+    } | overrides
+    return services.asset_create(actor=actor, **values)
+
+
+def test_create_makes_a_draft_with_a_typed_reference_and_normalised_codes(users):
+    asset = _create(users["operator"])
+    assert asset.status == AssetStatus.DRAFT
+    assert asset.reference.startswith("RE-") and asset.reference.endswith("-000001")
+    assert (asset.jurisdiction, asset.currency, asset.version) == ("GB", "GBP", 1)
+    second = _create(users["operator"], asset_type="commodity", metadata={
+        "commodity": "gold", "quantity": "10", "unit": "kg", "vault": "Zurich"})  # fmt: skip
+    assert second.reference.startswith("CM-") and second.reference.endswith("-000001")
+
+
+def test_create_refuses_invalid_metadata_naming_the_field(users):
+    with pytest.raises(ValidationFailed) as caught:
+        _create(users["operator"], metadata={"address": "1 A St", "property_type": "castle"})
+    assert set(caught.value.errors) == {"metadata.property_type", "metadata.area_sqm"}
+    assert Asset.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("jurisdiction", "XX"), ("currency", "ABC"), ("asset_type", "spaceship"), ("name", " ")]
+)
+def test_create_refuses_bad_codes_and_names(users, field, value):
+    with pytest.raises(ValidationFailed) as caught:
+        _create(users["operator"], **{field: value})
+    assert field in caught.value.errors
+
+
+def test_only_operators_create(users):
+    for role in ["compliance", "valuer", "auditor", "investor"]:
+        with pytest.raises(PermissionRefused):
+            _create(users[role])
+
+
+def test_full_lifecycle_records_who_when_and_why(users):
+    operator, compliance = users["operator"], users["compliance"]
+    asset = _create(operator)
+    asset = services.asset_transition(actor=operator, asset_id=asset.pk, transition="submit")
+    assert (asset.status, asset.submitted_by, asset.version) == ("under_review", operator, 2)
+    asset = services.asset_transition(actor=compliance, asset_id=asset.pk, transition="approve")
+    assert (asset.status, asset.reviewed_by) == ("approved", compliance)
+    asset = services.asset_transition(actor=compliance, asset_id=asset.pk, transition="suspend", reason="Audit")
+    assert (asset.status, asset.suspended_from, asset.status_reason) == ("suspended", "approved", "Audit")
+    asset = services.asset_transition(actor=compliance, asset_id=asset.pk, transition="reinstate")
+    assert (asset.status, asset.suspended_from) == ("approved", "")
+    asset = services.asset_transition(actor=compliance, asset_id=asset.pk, transition="retire", reason="Sold")
+    assert asset.status == "retired"
+    actions = list(AuditEvent.objects.filter(object_id=str(asset.pk)).values_list("action", "actor", "reason"))
+    assert actions == [
+        ("asset.created", operator.username, ""),
+        ("asset.submitted", operator.username, ""),
+        ("asset.approved", compliance.username, ""),
+        ("asset.suspended", compliance.username, "Audit"),
+        ("asset.reinstated", compliance.username, ""),
+        ("asset.retired", compliance.username, "Sold"),
+    ]
+
+
+def test_reject_returns_to_draft_with_the_reason(users, make_asset):
+    asset = make_asset("under_review")
+    asset = services.asset_transition(
+        actor=users["compliance"], asset_id=asset.pk, transition="reject", reason="No deed"
+    )
+    assert (asset.status, asset.status_reason) == ("draft", "No deed")
+
+
+@pytest.mark.parametrize("transition", ["reject", "suspend", "retire"])
+def test_transitions_that_need_a_reason_refuse_without_one(users, make_asset, transition):
+    asset = make_asset("under_review" if transition == "reject" else "approved")
+    with pytest.raises(ValidationFailed) as caught:
+        services.asset_transition(actor=users["compliance"], asset_id=asset.pk, transition=transition, reason="  ")
+    assert "reason" in caught.value.errors
+    assert Asset.objects.get(pk=asset.pk).status == asset.status
+
+
+@pytest.mark.parametrize(
+    ("state", "transition"),
+    [
+        ("draft", "approve"),
+        ("draft", "reject"),
+        ("draft", "suspend"),
+        ("draft", "reinstate"),
+        ("under_review", "submit"),
+        ("approved", "submit"),
+        ("approved", "approve"),
+        ("approved", "reinstate"),
+        ("suspended", "suspend"),
+        ("retired", "retire"),
+        ("retired", "submit"),
+    ],
+)
+def test_illegal_transitions_are_conflicts_and_change_nothing(users, make_asset, state, transition):
+    asset = make_asset(state)
+    actor = users["operator"] if transition == "submit" else users["compliance"]
+    events_before = AuditEvent.objects.count()
+    with pytest.raises(IllegalTransition) as caught:
+        services.asset_transition(actor=actor, asset_id=asset.pk, transition=transition, reason="r")
+    assert caught.value.status_code == 409 and caught.value.code == "illegal_transition"
+    fresh = Asset.objects.get(pk=asset.pk)
+    assert (fresh.status, fresh.version) == (asset.status, asset.version)
+    assert AuditEvent.objects.count() == events_before
+
+
+def test_the_submitter_cannot_approve_or_reject_their_own_submission(users):
+    both = users["operator"]
+    both.groups.add(*users["compliance"].groups.all())
+    both._rwa_roles = None
+    asset = _create(both)
+    services.asset_transition(actor=both, asset_id=asset.pk, transition="submit")
+    for transition in ["approve", "reject"]:
+        with pytest.raises(PermissionRefused) as caught:
+            services.asset_transition(actor=both, asset_id=asset.pk, transition=transition, reason="mine")
+        assert caught.value.code == "maker_checker"
+    assert Asset.objects.get(pk=asset.pk).status == "under_review"
+    approved = services.asset_transition(actor=users["compliance"], asset_id=asset.pk, transition="approve")
+    assert approved.status == "approved"
+
+
+def test_only_drafts_are_editable_and_each_edit_bumps_the_version(users, make_asset):
+    asset = make_asset("draft")
+    edited = services.asset_update(actor=users["operator"], asset_id=asset.pk, changes={"name": "New name"})
+    assert (edited.name, edited.version) == ("New name", asset.version + 1)
+    submitted = services.asset_transition(actor=users["operator"], asset_id=asset.pk, transition="submit")
+    with pytest.raises(IllegalTransition):
+        services.asset_update(actor=users["operator"], asset_id=asset.pk, changes={"name": "Late"})
+    assert Asset.objects.get(pk=asset.pk).name == "New name" and submitted.status == "under_review"
+
+
+@pytest.mark.parametrize("field", ["status", "reference", "created_by", "version"])
+def test_server_owned_fields_cannot_be_changed(users, make_asset, field):
+    asset = make_asset("draft")
+    with pytest.raises(ValidationFailed) as caught:
+        services.asset_update(actor=users["operator"], asset_id=asset.pk, changes={field: "x"})
+    assert field in caught.value.errors
+
+
+def test_stale_expected_version_is_a_precondition_failure(users, make_asset):
+    asset = make_asset("draft")
+    services.asset_update(actor=users["operator"], asset_id=asset.pk, changes={"name": "v2"}, expected_version=1)
+    with pytest.raises(PreconditionFailed):
+        services.asset_update(actor=users["operator"], asset_id=asset.pk, changes={"name": "v3"}, expected_version=1)
+    assert Asset.objects.get(pk=asset.pk).name == "v2"
+
+
+def test_changing_the_type_revalidates_metadata_against_the_new_schema(users, make_asset):
+    asset = make_asset("draft")
+    with pytest.raises(ValidationFailed) as caught:
+        services.asset_update(actor=users["operator"], asset_id=asset.pk, changes={"asset_type": "fixed_income"})
+    assert "metadata.principal" in caught.value.errors
+
+
+def test_only_drafts_can_be_deleted(users, make_asset):
+    approved = make_asset("approved")
+    with pytest.raises(IllegalTransition):
+        services.asset_delete(actor=users["operator"], asset_id=approved.pk)
+    draft = make_asset("draft")
+    services.asset_delete(actor=users["operator"], asset_id=draft.pk)
+    assert not Asset.objects.filter(pk=draft.pk).exists()
+    event = AuditEvent.objects.last()
+    assert (event.action, event.before["id"], event.after) == ("asset.deleted", str(draft.pk), None)
+
+
+def test_upload_is_hashed_server_side(users, make_asset, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    asset = make_asset("draft")
+    content = b"%PDF-1.7\n" + b"x" * 1000
+    upload = SimpleUploadedFile("deed.pdf", content, content_type="application/pdf")
+    document = services.document_add(
+        actor=users["operator"], asset_id=asset.pk, name="Deed", kind="title_deed", upload=upload
+    )
+    import hashlib
+
+    assert document.sha256 == hashlib.sha256(content).hexdigest()
+    assert (document.size, document.content_type) == (len(content), "application/pdf")
+    assert (tmp_path / "documents" / str(asset.pk) / document.sha256).read_bytes() == content
+
+
+def test_oversized_upload_is_refused_and_nothing_is_stored(users, make_asset, settings, tmp_path):
+    settings.MEDIA_ROOT, settings.DOCUMENT_MAX_BYTES = tmp_path, 100
+    asset = make_asset("draft")
+    upload = SimpleUploadedFile("big.pdf", b"%PDF-" + b"x" * 200, content_type="application/pdf")
+    with pytest.raises(PayloadTooLarge):
+        services.document_add(actor=users["operator"], asset_id=asset.pk, name="Big", kind="other", upload=upload)
+    assert Document.objects.count() == 0 and not any(tmp_path.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("content_type", "content"),
+    [
+        ("application/x-msdownload", b"MZ\x90\x00"),
+        ("application/pdf", b"MZ not a pdf"),
+        ("text/plain", b"\xff\xfe\x00"),
+    ],
+)
+def test_disallowed_or_mislabelled_upload_is_refused_and_nothing_is_stored(
+    users, make_asset, settings, tmp_path, content_type, content
+):
+    settings.MEDIA_ROOT = tmp_path
+    asset = make_asset("draft")
+    upload = SimpleUploadedFile("file.bin", content, content_type=content_type)
+    with pytest.raises(UnsupportedMediaType):
+        services.document_add(actor=users["operator"], asset_id=asset.pk, name="Bad", kind="other", upload=upload)
+    assert Document.objects.count() == 0 and not any(tmp_path.rglob("*"))
+
+
+def test_referenced_document_needs_a_valid_sha256(users, make_asset):
+    asset = make_asset("draft")
+    with pytest.raises(ValidationFailed) as caught:
+        services.document_add(
+            actor=users["operator"], asset_id=asset.pk, name="Ref", kind="other", uri="s3://x", sha256="abc"
+        )
+    assert "sha256" in caught.value.errors
+
+
+def test_document_removal_is_recorded_not_erased(users, make_asset):
+    asset = make_asset("draft")
+    document = services.document_add(
+        actor=users["operator"], asset_id=asset.pk, name="Ref", kind="other", uri="s3://x", sha256="b" * 64
+    )
+    services.document_remove(actor=users["operator"], asset_id=asset.pk, document_id=document.pk, reason="Superseded")
+    document.refresh_from_db()
+    assert document.removed_at is not None and document.removed_by == users["operator"]
+    assert document.removal_reason == "Superseded"
+    event = AuditEvent.objects.last()
+    assert (event.action, event.reason, event.after["id"]) == ("document.removed", "Superseded", str(document.pk))
+
+
+def _add_reference(users, asset, digest="c"):
+    return services.document_add(
+        actor=users["operator"], asset_id=asset.pk, name="d", kind="other", uri="s3://d", sha256=digest * 64
+    )
+
+
+# service → (state of the asset it starts from, prepare(users, asset) run before counting, call(users, asset, prep))
+SERVICE_CALLS = {
+    "create": (None, None, lambda u, a, p: _create(u["operator"])),
+    "update": ("draft", None, lambda u, a, p: services.asset_update(actor=u["operator"], asset_id=a.pk, changes={"name": "n"})),
+    "delete": ("draft", None, lambda u, a, p: services.asset_delete(actor=u["operator"], asset_id=a.pk)),
+    "submit": ("draft", None, lambda u, a, p: services.asset_transition(actor=u["operator"], asset_id=a.pk, transition="submit")),
+    "approve": ("under_review", None, lambda u, a, p: services.asset_transition(actor=u["compliance"], asset_id=a.pk, transition="approve")),
+    "reject": ("under_review", None, lambda u, a, p: services.asset_transition(actor=u["compliance"], asset_id=a.pk, transition="reject", reason="r")),
+    "suspend": ("approved", None, lambda u, a, p: services.asset_transition(actor=u["compliance"], asset_id=a.pk, transition="suspend", reason="r")),
+    "reinstate": ("suspended", None, lambda u, a, p: services.asset_transition(actor=u["compliance"], asset_id=a.pk, transition="reinstate")),
+    "retire": ("approved", None, lambda u, a, p: services.asset_transition(actor=u["compliance"], asset_id=a.pk, transition="retire", reason="r")),
+    "document_add": ("draft", None, lambda u, a, p: _add_reference(u, a)),
+    "document_remove": ("draft", _add_reference, lambda u, a, p: services.document_remove(actor=u["operator"], asset_id=a.pk, document_id=p.pk)),
+}  # fmt: skip
+
+
+def _prepare(name, users, make_asset):
+    state, prepare, call = SERVICE_CALLS[name]
+    asset = make_asset(state) if state else None
+    prepared = prepare(users, asset) if prepare else None
+    return lambda: call(users, asset, prepared)
+
+
+@pytest.mark.parametrize("name", list(SERVICE_CALLS))
+def test_every_asset_service_writes_exactly_one_audit_event(users, make_asset, name):
+    run = _prepare(name, users, make_asset)
+    before = AuditEvent.objects.count()
+    run()
+    assert AuditEvent.objects.count() == before + 1
+
+
+@pytest.mark.parametrize("name", list(SERVICE_CALLS))
+def test_a_rolled_back_service_leaves_no_audit_event_and_no_change(users, make_asset, name):
+    run = _prepare(name, users, make_asset)
+    assets_before = {a.pk: (a.status, a.version) for a in Asset.objects.all()}
+    documents_before = list(Document.objects.values_list("pk", "removed_at"))
+    events_before = AuditEvent.objects.count()
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), transaction.atomic():
+        run()
+        raise Abort
+    assert AuditEvent.objects.count() == events_before
+    assert {a.pk: (a.status, a.version) for a in Asset.objects.all()} == assets_before
+    assert list(Document.objects.values_list("pk", "removed_at")) == documents_before
+
+
+def test_a_failing_audit_write_rolls_the_change_back(users, make_asset, monkeypatch):
+    asset = make_asset("draft")
+    import assets.services as module
+
+    def broken(**kwargs):
+        raise RuntimeError("audit store down")
+
+    monkeypatch.setattr(module, "audit_event_record", broken)
+    with pytest.raises(RuntimeError):
+        services.asset_transition(actor=users["operator"], asset_id=asset.pk, transition="submit")
+    fresh = Asset.objects.get(pk=asset.pk)
+    assert (fresh.status, fresh.version) == ("draft", asset.version)

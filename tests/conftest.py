@@ -1,0 +1,61 @@
+"""Shared fixtures: users for every role, authenticated API clients, and assets in any lifecycle state."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from assets import services
+from tests.factories import REAL_ESTATE_METADATA, UserFactory
+
+ROLES = ["admin", "operator", "compliance", "valuer", "auditor", "investor"]
+
+
+@pytest.fixture
+def users(db):
+    """One user per role, plus `operator2` (a second operator) and `norole` (signed in, no role)."""
+    made = {role: UserFactory(username=f"{role}-user", roles=[role]) for role in ROLES}
+    made["operator2"] = UserFactory(username="operator2-user", roles=["operator"])
+    made["compliance2"] = UserFactory(username="compliance2-user", roles=["compliance"])
+    made["norole"] = UserFactory(username="norole-user")
+    return made
+
+
+@pytest.fixture
+def client_for():
+    """`client_for(user)` → an APIClient authenticated as that user (None: anonymous)."""
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def make_asset(users):
+    """`make_asset(status)` → an asset driven through the real services to `status`."""
+
+    def make(status: str = "draft", **fields):
+        operator, compliance = users["operator"], users["compliance"]
+        values = {
+            "name": "Harbour Office",
+            "asset_type": "real_estate",
+            "jurisdiction": "GB",
+            "currency": "GBP",
+            "metadata": dict(REAL_ESTATE_METADATA),
+        } | fields
+        asset = services.asset_create(actor=operator, **values)
+        paths = {
+            "draft": [],
+            "under_review": ["submit"],
+            "approved": ["submit", "approve"],
+            "suspended": ["submit", "approve", "suspend"],
+            "retired": ["retire"],
+        }
+        for step in paths[status]:
+            actor = operator if step == "submit" else compliance
+            asset = services.asset_transition(actor=actor, asset_id=asset.pk, transition=step, reason="because")
+        return asset
+
+    return make
