@@ -260,20 +260,39 @@ def _add_reference(users, asset, digest="c"):
     )
 
 
+def _move(role, transition, reason=""):
+    def call(users, asset, prepared):
+        return services.asset_transition(actor=users[role], asset_id=asset.pk, transition=transition, reason=reason)
+
+    return call
+
+
+def _update(users, asset, prepared):
+    return services.asset_update(actor=users["operator"], asset_id=asset.pk, changes={"name": "n"})
+
+
+def _delete(users, asset, prepared):
+    return services.asset_delete(actor=users["operator"], asset_id=asset.pk)
+
+
+def _remove(users, asset, document):
+    return services.document_remove(actor=users["operator"], asset_id=asset.pk, document_id=document.pk)
+
+
 # service → (state of the asset it starts from, prepare(users, asset) run before counting, call(users, asset, prep))
 SERVICE_CALLS = {
-    "create": (None, None, lambda u, a, p: _create(u["operator"])),
-    "update": ("draft", None, lambda u, a, p: services.asset_update(actor=u["operator"], asset_id=a.pk, changes={"name": "n"})),
-    "delete": ("draft", None, lambda u, a, p: services.asset_delete(actor=u["operator"], asset_id=a.pk)),
-    "submit": ("draft", None, lambda u, a, p: services.asset_transition(actor=u["operator"], asset_id=a.pk, transition="submit")),
-    "approve": ("under_review", None, lambda u, a, p: services.asset_transition(actor=u["compliance"], asset_id=a.pk, transition="approve")),
-    "reject": ("under_review", None, lambda u, a, p: services.asset_transition(actor=u["compliance"], asset_id=a.pk, transition="reject", reason="r")),
-    "suspend": ("approved", None, lambda u, a, p: services.asset_transition(actor=u["compliance"], asset_id=a.pk, transition="suspend", reason="r")),
-    "reinstate": ("suspended", None, lambda u, a, p: services.asset_transition(actor=u["compliance"], asset_id=a.pk, transition="reinstate")),
-    "retire": ("approved", None, lambda u, a, p: services.asset_transition(actor=u["compliance"], asset_id=a.pk, transition="retire", reason="r")),
-    "document_add": ("draft", None, lambda u, a, p: _add_reference(u, a)),
-    "document_remove": ("draft", _add_reference, lambda u, a, p: services.document_remove(actor=u["operator"], asset_id=a.pk, document_id=p.pk)),
-}  # fmt: skip
+    "create": (None, None, lambda users, asset, prepared: _create(users["operator"])),
+    "update": ("draft", None, _update),
+    "delete": ("draft", None, _delete),
+    "submit": ("draft", None, _move("operator", "submit")),
+    "approve": ("under_review", None, _move("compliance", "approve")),
+    "reject": ("under_review", None, _move("compliance", "reject", "r")),
+    "suspend": ("approved", None, _move("compliance", "suspend", "r")),
+    "reinstate": ("suspended", None, _move("compliance", "reinstate")),
+    "retire": ("approved", None, _move("compliance", "retire", "r")),
+    "document_add": ("draft", None, lambda users, asset, prepared: _add_reference(users, asset)),
+    "document_remove": ("draft", _add_reference, _remove),
+}
 
 
 def _prepare(name, users, make_asset):
