@@ -7,6 +7,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from assets import selectors, services
 from assets.models import Asset, AssetStatus, Document
@@ -89,10 +90,16 @@ class DocumentInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
 
+    def has_view_permission(self, request: HttpRequest, obj: Asset | None = None) -> bool:
+        return user_has_role(request.user, *RoleAdminMixin.view_roles)
+
     def has_add_permission(self, request: HttpRequest, obj: Asset | None = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Asset | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Asset | None = None) -> bool:
         return False
 
 
@@ -128,9 +135,11 @@ class AssetAdmin(RoleAdminMixin, admin.ModelAdmin):
         return user_has_role(request.user, Role.OPERATOR) and (obj is None or obj.status == AssetStatus.DRAFT)
 
     def save_model(self, request: HttpRequest, obj: Asset, form: forms.ModelForm, change: bool) -> None:
-        values = {field: form.cleaned_data[field] for field in AssetAdminForm.Meta.fields}
+        values = {field: form.cleaned_data[field] for field in AssetAdminForm.Meta.fields if field in form.cleaned_data}
         if change:
             changes = {field: values[field] for field in form.changed_data if field in values}
+            if not changes:  # read-only form, or nothing edited: no new version, no event
+                return
             saved = services.asset_update(actor=request.user, asset_id=obj.pk, changes=changes)
         else:
             saved = services.asset_create(actor=request.user, **values)
@@ -156,8 +165,8 @@ class AssetAdmin(RoleAdminMixin, admin.ModelAdmin):
                 for event in selectors.asset_history(asset=obj)
             ),
         )
-        header = "<tr><th>#</th><th>When</th><th>Who</th><th>Action</th><th>Reason</th></tr>"
-        return format_html("<table>{}{}</table>", format_html(header), rows)
+        header = mark_safe("<tr><th>#</th><th>When</th><th>Who</th><th>Action</th><th>Reason</th></tr>")
+        return format_html("<table>{}{}</table>", header, rows)
 
 
 # The admin shows a transition action only when `has_<name>_permission` is true: only to holders of its role.
