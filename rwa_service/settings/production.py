@@ -36,3 +36,7 @@ REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = env.list(
     "API_RENDERERS",
     default=["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
 )
+
+# Rate limits must be shared by every web process: production does not silence django-ratelimit's cache checks,
+# so it refuses to run on the process-local cache (set REDIS_URL).
+SILENCED_SYSTEM_CHECKS = []
