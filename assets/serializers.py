@@ -96,7 +96,7 @@ class DocumentCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=DocumentKind.choices)
     file = serializers.FileField(required=False, max_length=300, use_url=False)
     uri = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
-    sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", required=False, allow_blank=True, default="")
+    sha256 = serializers.RegexField(r"^(?:[0-9a-fA-F]{64})?$", required=False, allow_blank=True, default="")
 
 
 class AssetTypeSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-def _ensure_filesystem_broker_dirs() -> None:
+def ensure_filesystem_broker_dirs() -> None:
     """kombu's filesystem transport does not create its folders; the embedded default needs them."""
     from django.conf import settings
 
@@ -22,4 +22,4 @@ def _ensure_filesystem_broker_dirs() -> None:
 
 @app.on_after_configure.connect
 def _prepare_broker(sender: Celery, **kwargs: object) -> None:
-    _ensure_filesystem_broker_dirs()
+    ensure_filesystem_broker_dirs()

@@ -1,7 +1,9 @@
 """Liveness and readiness. /healthz touches nothing; /readyz checks the database, the cache and the broker."""
 
+import logging
 import time
 import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
@@ -10,6 +12,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
+
+logger = logging.getLogger("rwa_service.health")
 
 
 @never_cache
@@ -34,12 +38,26 @@ def _check_cache() -> None:
 
 
 def _check_broker() -> None:
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        _check_filesystem_broker()
+        return
     with Connection(
         settings.CELERY_BROKER_URL,
         transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
         connect_timeout=2,
     ) as connection:
         connection.ensure_connection(max_retries=1, timeout=2)
+
+
+def _check_filesystem_broker() -> None:
+    """kombu's filesystem transport "connects" to anything; check its folders really take a message file."""
+    from rwa_service.celery import ensure_filesystem_broker_dirs
+
+    ensure_filesystem_broker_dirs()
+    for key in ("data_folder_in", "control_folder"):
+        probe = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key]) / f".readyz-{uuid.uuid4().hex}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
 
 
 CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
@@ -55,7 +73,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
         try:
             check()
         except Exception as exc:  # any failure of a dependency means "not ready", whatever its type
-            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+            # The full message (hosts, ports, paths) goes to the log, not to an anonymous caller.
+            logger.warning("readiness check %s failed: %s", name, str(exc)[:500])
+            results[name] = {"ok": False, "error": type(exc).__name__}
             failed.append(name)
         else:
             results[name] = {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}

@@ -9,7 +9,7 @@ import structlog
 from django.http import HttpRequest, HttpResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_VALID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_VALID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _current_request_id: ContextVar[str] = ContextVar("request_id", default="")
 
 
@@ -26,7 +26,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if _VALID.match(incoming) else str(uuid.uuid4())
+        request_id = incoming if _VALID.fullmatch(incoming) else str(uuid.uuid4())
         request.request_id = request_id
         token = _current_request_id.set(request_id)
         structlog.contextvars.bind_contextvars(request_id=request_id)

@@ -3,16 +3,16 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenBlacklistView, TokenRefreshView
+from rest_framework_simplejwt.views import TokenRefreshView
 
 from rwa_service import health
-from rwa_service.accounts.views import RateLimitedTokenObtainView
+from rwa_service.accounts.views import LogoutView, RateLimitedTokenObtainView
 from rwa_service.api.router import router
 
 api_v1 = [
     path("auth/token/", RateLimitedTokenObtainView.as_view(), name="token_obtain_pair"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
-    path("auth/token/blacklist/", TokenBlacklistView.as_view(), name="token_blacklist"),
+    path("auth/token/blacklist/", LogoutView.as_view(), name="token_blacklist"),
     path("", include(router.urls)),
 ]
 

@@ -4,20 +4,22 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils.decorators import method_decorator
 from django_ratelimit.decorators import ratelimit
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.views import TokenBlacklistView, TokenObtainPairView
 
-from rwa_service.accounts.roles import ALL_ROLES, user_roles
+from rwa_service.accounts.roles import user_roles
 from rwa_service.accounts.serializers import MeSerializer
+from rwa_service.api.permissions import SIGNED_IN
 from rwa_service.api.viewsets import BaseViewSet
 
 
 class MeViewSet(BaseViewSet):
     """Who the caller is: user, roles and linked investor."""
 
-    role_rules = {"list": ALL_ROLES}
+    role_rules = {"list": SIGNED_IN}
     serializer_class = MeSerializer
     pagination_class = None
     filter_backends = []
@@ -36,6 +38,19 @@ class MeViewSet(BaseViewSet):
             "investor": None,
         }
         return Response(MeSerializer(body).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Log out: blacklist a refresh token",
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="An empty object: the token is blacklisted."),
+            401: OpenApiResponse(description="Problem document."),
+        },
+    )
+)
+class LogoutView(TokenBlacklistView):
+    """SimpleJWT's blacklist view, with its answer typed in the OpenAPI document."""
 
 
 @method_decorator(

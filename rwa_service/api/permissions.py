@@ -8,6 +8,8 @@ from rwa_service.accounts.roles import user_has_role
 
 # Actions every signed-in user may call regardless of role (OPTIONS describes, it changes nothing).
 _OPEN_ACTIONS = frozenset({"metadata"})
+# Put in `role_rules` for an action that any signed-in user may call whatever their roles (e.g. `auth/me/`).
+SIGNED_IN: frozenset = frozenset({"*"})
 
 
 class RolePermission(BasePermission):
@@ -17,9 +19,13 @@ class RolePermission(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         action = getattr(view, "action", None)
+        if action is None:  # no route for this method: let the view answer 405 with its Allow header
+            return True
         if action in _OPEN_ACTIONS:
             return True
         allowed = view.role_rules.get(action)
+        if allowed is SIGNED_IN:
+            return True
         if allowed is None:
             return user_has_role(request.user)  # an undeclared action is for admin only
         return user_has_role(request.user, *allowed)

@@ -107,6 +107,9 @@ else:
     # so limits are counted per worker there. Production sets REDIS_URL.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 RATELIMIT_USE_CACHE = "default"
+# Behind a proxy every client shares the proxy's address: name the header that carries the client's own address
+# (e.g. HTTP_X_REAL_IP, set by your proxy, never by the client) so the login limit counts clients, not the proxy.
+RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
 RATELIMIT_VIEW = "rwa_service.api.errors.ratelimited_view"
 LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", default="20/m")
 
