@@ -241,3 +241,13 @@ LOGGING = {
     },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Tokenization -----------------------------------------------------------------------------------------------
+# Fernet keys (urlsafe base64, 32 bytes) for investor PII, newest first: older keys still decrypt during rotation
+# (`manage.py rotate_pii_keys` re-encrypts everything with the first). Local and test settings derive one from
+# SECRET_KEY when unset; production refuses to start without it.
+PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
+CHAIN_GATEWAY = env("CHAIN_GATEWAY", default="ledger")
+TRANSFER_RETRY_ATTEMPTS = env.int("TRANSFER_RETRY_ATTEMPTS", default=8)
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
+OPERATION_STALE_SECONDS = env.int("OPERATION_STALE_SECONDS", default=120)

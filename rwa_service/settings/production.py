@@ -22,6 +22,7 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure-"):
 ALLOWED_HOSTS = [host.strip() for host in _required("ALLOWED_HOSTS").split(",") if host.strip()]
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host for production settings.")
+PII_ENCRYPTION_KEYS = [key for key in _required("PII_ENCRYPTION_KEYS").split(",") if key.strip()]
 SIMPLE_JWT["SIGNING_KEY"] = env("JWT_SIGNING_KEY", default=SECRET_KEY)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -45,6 +45,7 @@ def clean_env(**overrides: str | None) -> dict[str, str]:
             "REDIS_URL",
             "SECRET_KEY",
             "ALLOWED_HOSTS",
+            "PII_ENCRYPTION_KEYS",
             "JWT_SIGNING_KEY",
             "CELERY_BROKER_URL",
             "CELERY_BROKER_DIR",

@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.contrib.auth.models import Group
 
@@ -42,8 +43,20 @@ def _random_key() -> str:
 
 
 def _production_env(**overrides: str | None) -> dict[str, str]:
-    values = {"DJANGO_SETTINGS_MODULE": PRODUCTION, "SECRET_KEY": _random_key(), "ALLOWED_HOSTS": "api.example.com"}
+    values = {
+        "DJANGO_SETTINGS_MODULE": PRODUCTION,
+        "SECRET_KEY": _random_key(),
+        "ALLOWED_HOSTS": "api.example.com",
+        "PII_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
     return clean_env(**(values | overrides))
+
+
+def test_production_refuses_to_start_without_the_pii_encryption_keys():
+    result = run_python(SETUP, env=_production_env(PII_ENCRYPTION_KEYS=None))
+
+    assert result.returncode != 0
+    assert "PII_ENCRYPTION_KEYS" in result.stderr
 
 
 def test_production_refuses_to_start_without_secret_key():
