@@ -20,6 +20,7 @@ from assets.snapshots import asset_snapshot, document_snapshot
 from audit.services import Actor, audit_event_record
 from rwa_service.accounts.roles import Role, user_has_role
 from rwa_service.exceptions import (
+    Conflict,
     IllegalTransition,
     NotFound,
     PayloadTooLarge,
@@ -222,6 +223,8 @@ def asset_transition(
     _check_version(asset=asset, expected_version=expected_version)
     if asset.status not in step.sources:
         raise IllegalTransition(f"Cannot {transition} an asset that is {asset.status}.")
+    if transition == "retire":
+        _refuse_outstanding_supply(asset=asset)
     if step.maker_checker and asset.submitted_by_id == actor.pk:
         raise PermissionRefused(
             f"Maker-checker: the submitter cannot {transition} their own submission.", code="maker_checker"
@@ -249,6 +252,42 @@ def asset_transition(
         before=before,
         after=asset_snapshot(asset),
         reason=reason,
+    )
+    return asset
+
+
+def _refuse_outstanding_supply(*, asset: Asset) -> None:
+    from tokenization.selectors import asset_outstanding_supply
+
+    outstanding = asset_outstanding_supply(asset_id=asset.pk)
+    if outstanding:
+        raise Conflict(
+            f"{outstanding} token units of this asset are outstanding; burn them before retiring it.",
+            code="supply_outstanding",
+        )
+
+
+@transaction.atomic
+def asset_mark_tokenized(*, actor: Actor, asset_id: UUID | str) -> Asset:
+    """approved → tokenized when its first token class is issued (by the tokenize operation). Idempotent: an asset
+    already tokenized stays as it is and records nothing."""
+    asset = _locked_asset(asset_id=asset_id)
+    if asset.status == AssetStatus.TOKENIZED:
+        return asset
+    if asset.status != AssetStatus.APPROVED:
+        raise IllegalTransition(f"Cannot tokenize an asset that is {asset.status}.")
+    before = asset_snapshot(asset)
+    asset.status = AssetStatus.TOKENIZED
+    asset.status_reason = ""
+    asset.version += 1
+    asset.save()
+    audit_event_record(
+        actor=actor,
+        action="asset.tokenized",
+        object_type="asset",
+        object_id=asset.pk,
+        before=before,
+        after=asset_snapshot(asset),
     )
     return asset
 

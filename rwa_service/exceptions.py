@@ -14,12 +14,20 @@ class DomainError(Exception):
     code = "domain_error"
     title = "Request could not be processed"
 
-    def __init__(self, detail: str = "", *, code: str | None = None, errors: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        code: str | None = None,
+        errors: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         if code:
             self.code = code
         self.errors = errors
+        self.extra = extra or {}  # further members of the problem document (e.g. a transfer decision)
 
 
 class ValidationFailed(DomainError):

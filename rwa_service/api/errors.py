@@ -75,8 +75,9 @@ def _from_api_exception(exc: drf.APIException) -> tuple[int, str, str, str, dict
 def problem_exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's EXCEPTION_HANDLER: maps domain errors, DRF errors and anything unexpected to problem+json."""
     headers: dict[str, str] = {}
-    errors = None
+    errors, extra = None, {}
     if isinstance(exc, DomainError):
+        extra = exc.extra
         status, code, title, detail, errors = exc.status_code, exc.code, exc.title, exc.detail, exc.errors
     elif isinstance(exc, Ratelimited):
         status, code, title, detail = 429, "rate_limited", "Too many requests", "Rate limit exceeded; retry later."
@@ -98,7 +99,7 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     set_rollback()
     body = problem_body(
-        status=status, code=code, title=title, detail=detail, request_id=_request_id(context), errors=errors
+        status=status, code=code, title=title, detail=detail, request_id=_request_id(context), errors=errors, **extra
     )
     return Response(body, status=status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 

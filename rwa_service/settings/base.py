@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_ratelimit",
     "rwa_service.accounts",
+    "rwa_service.idempotency",
     "audit",
     "assets",
     "tokenization",
@@ -251,3 +252,8 @@ CHAIN_GATEWAY = env("CHAIN_GATEWAY", default="ledger")
 TRANSFER_RETRY_ATTEMPTS = env.int("TRANSFER_RETRY_ATTEMPTS", default=8)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 OPERATION_STALE_SECONDS = env.int("OPERATION_STALE_SECONDS", default=120)
+# Installed into django-celery-beat's tables at beat start; operators change the schedules in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "expire-lapsed-kyc": {"task": "tokenization.tasks.expire_kyc", "schedule": 24 * 3600.0},
+    "resume-open-operations": {"task": "tokenization.tasks.resume_operations", "schedule": 60.0},
+}

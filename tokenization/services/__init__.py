@@ -1,0 +1,1 @@
+"""Tokenization writes: token classes, investors and wallets, the ledger, operations."""

@@ -1,0 +1,71 @@
+"""Pieces every tokenization service shares: actors, role checks, address parsing, amounts, wallet lookup."""
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
+from eth_utils import is_address, to_checksum_address
+
+from audit.services import Actor
+from rwa_service.accounts.roles import Role, user_has_role
+from rwa_service.exceptions import NotFound, PermissionRefused, ValidationFailed
+from tokenization.models import Wallet
+
+SQLITE_MAX_AMOUNT = Decimal(2**63 - 1)  # SQLite keeps exact integers only up to 64 bits
+
+
+def actor_of(user: AbstractBaseUser | Actor) -> Actor:
+    return user if isinstance(user, Actor) else Actor.of(user)
+
+
+def require_role(user: AbstractBaseUser | Actor, *roles: Role) -> None:
+    if isinstance(user, Actor):
+        return  # system work (scheduled tasks) is authorised by whoever scheduled it
+    if not user_has_role(user, *roles):
+        raise PermissionRefused(f"This action needs the {' or '.join(roles)} role.")
+
+
+def checksum_address(value: str, *, field: str = "address") -> str:
+    """EIP-55 form of an address given in lower case or already checksummed; anything else is a 400."""
+    text = (value or "").strip()
+    if not is_address(text):
+        raise ValidationFailed(
+            "Not an EVM address (0x followed by 40 hex digits, lower case or EIP-55 checksummed).",
+            errors={field: ["Invalid address, or a mixed-case address with a wrong checksum."]},
+        )
+    return to_checksum_address(text)
+
+
+def parse_amount(value: Any, *, field: str = "amount") -> Decimal:
+    """A positive whole number of base units, from an integer or a string of digits."""
+    if isinstance(value, bool) or value is None:
+        raise ValidationFailed("The amount is required.", errors={field: ["A positive integer is required."]})
+    text = str(value).strip()
+    try:
+        amount = Decimal(text) if isinstance(value, int) or text.isdigit() else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or amount <= 0 or amount != amount.to_integral_value():
+        raise ValidationFailed(
+            "Amounts are positive integers in base units.", errors={field: ["A positive integer is required."]}
+        )
+    if len(text) > 78 or (connection.vendor == "sqlite" and amount > SQLITE_MAX_AMOUNT):
+        raise ValidationFailed("The amount is too large.", errors={field: ["Too large for this ledger."]})
+    return amount
+
+
+def wallet_by_ref(ref: Any, *, field: str) -> Wallet:
+    """A wallet named by its id or its address (any case)."""
+    text = str(ref or "").strip()
+    if text.lower().startswith("0x"):
+        wallet = Wallet.objects.filter(address=checksum_address(text, field=field)).first()
+    else:
+        try:
+            wallet = Wallet.objects.filter(pk=uuid.UUID(text)).first()
+        except ValueError:  # neither an address nor an id
+            wallet = None
+    if wallet is None:
+        raise NotFound(f"No such wallet: {text or '(missing)'}.", code="wallet_not_found")
+    return wallet
