@@ -197,6 +197,13 @@ SPECTACULAR_SETTINGS = {
         "AssetStatusEnum": "assets.models.AssetStatus",
         "AssetTypeEnum": "assets.asset_types.AssetType",
         "DocumentKindEnum": "assets.models.DocumentKind",
+        "AccreditationEnum": "tokenization.models.investor.Accreditation",
+        "InvestorTypeEnum": "tokenization.models.investor.InvestorType",
+        "KycStatusEnum": "tokenization.models.investor.KycStatus",
+        "WalletStatusEnum": "tokenization.models.investor.WalletStatus",
+        "TokenStatusEnum": "tokenization.models.token.TokenStatus",
+        "OperationStatusEnum": "tokenization.models.operation.OperationStatus",
+        "LedgerEntryKindEnum": "tokenization.models.ledger.EntryKind",
     },
 }
 
