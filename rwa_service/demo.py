@@ -106,4 +106,58 @@ def demo_seed(*, password: str | None) -> DemoResult:
             transition, reason = step if isinstance(step, tuple) else (step, "")
             actor = operator if transition == "submit" else compliance
             assets.asset_transition(actor=actor, asset_id=asset.pk, transition=transition, reason=reason)
+    _seed_tokens(users=users)
     return DemoResult(seeded=True, password=password, generated=generated)
+
+
+DEMO_INVESTORS = [
+    # legal name, type, country, accreditation, wallet address, units minted
+    ("Demo Investor", "individual", "GB", "accredited", "0x1111111111111111111111111111111111111111", 40_000),
+    ("Helvetia Pension Fund", "entity", "CH", "professional", "0x2222222222222222222222222222222222222222", 50_000),
+    ("Marta Rossi", "individual", "IT", "qualified", "0x3333333333333333333333333333333333333333", 10_000),
+]
+
+
+def _seed_tokens(*, users: dict) -> None:
+    """Tokenizes the gold bars (XAUZ, 2 decimals) and gives three investors holdings and a few transfers."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from assets.models import Asset
+    from tokenization.services import investors, ledger, operations, tokens
+
+    operator, compliance = users["demo-operator"], users["demo-compliance"]
+    gold = Asset.objects.get(name="LBMA Gold Bars, Zurich Vault")
+    operation = tokens.token_class_tokenize(
+        actor=operator,
+        asset_id=gold.pk,
+        symbol="XAUZ",
+        name="Zurich Gold Token",
+        decimals=2,
+        max_supply=1_000_000_00,
+        rules={"blocked_countries": ["KP", "IR"], "max_holders": 500, "max_balance_amount": 60_000_00},
+    )
+    token = operations.operation_execute(operation_id=operation.pk).result["token"]
+    wallets = []
+    for legal_name, kind, country, accreditation, address, units in DEMO_INVESTORS:
+        investor = investors.investor_create(
+            actor=compliance,
+            values={
+                "type": kind,
+                "legal_name": legal_name,
+                "email": f"{legal_name.split()[0].lower()}@example.com",
+                "country": country,
+                "kyc_status": "verified",
+                "kyc_expires_at": timezone.now() + timedelta(days=365),
+                "accreditation": accreditation,
+                "user": users["demo-investor"] if legal_name == "Demo Investor" else None,
+            },
+        )
+        wallet = investors.wallet_create(actor=compliance, investor_id=investor.pk, address=address)
+        ledger.token_mint(caller=operator, token_id=token, to_wallet=wallet.pk, amount=units * 100, reason="Issue")
+        wallets.append(wallet)
+    ledger.token_transfer(caller=operator, token_id=token, from_wallet=wallets[1].pk, to_wallet=wallets[2].pk,
+                          amount=2_500_00)  # fmt: skip
+    ledger.token_transfer(caller=users["demo-investor"], token_id=token, from_wallet=wallets[0].pk,
+                          to_wallet=wallets[2].pk, amount=1_000_00)  # fmt: skip

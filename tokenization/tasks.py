@@ -1,4 +1,5 @@
-"""Celery tasks. Each takes ids, re-fetches, calls one service, and is safe to run twice."""
+"""Celery tasks. Each takes ids, re-fetches, calls one service, and is safe to run twice. Their queue is declared
+in CELERY_TASK_ROUTES (settings)."""
 
 from typing import Any
 
@@ -10,7 +11,6 @@ from tokenization.services.operations import operation_execute, operations_resum
 
 
 @shared_task(
-    queue="default",
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(OperationalError, ConnectionError, TimeoutError),
@@ -30,13 +30,13 @@ def enqueue_operation(*, operation_id: Any) -> None:
     transaction.on_commit(lambda: run_operation.delay(str(operation_id)))
 
 
-@shared_task(queue="default", acks_late=True)
+@shared_task(acks_late=True)
 def resume_operations() -> int:
     """Beat: re-queue operations left open (lost message, dead worker)."""
     return operations_resume()
 
 
-@shared_task(queue="default", acks_late=True)
+@shared_task(acks_late=True)
 def expire_kyc() -> int:
     """Beat, daily: investors whose KYC has lapsed become `expired`."""
     return investors_expire_kyc()

@@ -131,6 +131,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"tokenization.tasks.*": {"queue": "default"}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
@@ -144,6 +145,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/api-auth/login/"
+CSRF_FAILURE_VIEW = "rwa_service.api.errors.csrf_failure_view"  # a problem+json 403, like every other error
 LOGIN_REDIRECT_URL = "/api/v1/"
 
 ACCESS_TOKEN_MINUTES = min(env.int("JWT_ACCESS_MINUTES", default=15), 15)  # never longer than 15 minutes

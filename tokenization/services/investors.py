@@ -44,7 +44,16 @@ INVESTOR_FIELDS = (
 COMPLIANCE_ONLY = ("kyc_status", "kyc_expires_at", "accreditation")
 
 
-def _clean(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+def investor_values_errors(*, values: dict[str, Any], investor_id: Any = None) -> dict[str, list[str]]:
+    """Every problem with investor fields, by field; empty when valid (the admin shows them on its form)."""
+    try:
+        _clean(values, creating=investor_id is None, investor_id=investor_id)
+    except ValidationFailed as exc:
+        return exc.errors or {}
+    return {}
+
+
+def _clean(values: dict[str, Any], *, creating: bool, investor_id: Any = None) -> dict[str, Any]:
     errors: dict[str, list[str]] = {field: ["Unknown field."] for field in sorted(set(values) - set(INVESTOR_FIELDS))}
     cleaned = {key: value for key, value in values.items() if key in INVESTOR_FIELDS}
     if creating:
@@ -68,7 +77,7 @@ def _clean(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         user = get_user_model().objects.filter(pk=getattr(cleaned["user"], "pk", cleaned["user"])).first()
         if user is None or not user_has_role(user, Role.INVESTOR):
             errors["user"] = ["The linked user must exist and hold the investor role."]
-        elif Investor.objects.filter(user=user).exists():
+        elif Investor.objects.filter(user=user).exclude(pk=investor_id).exists():
             errors["user"] = ["This user is already linked to an investor."]
         cleaned["user"] = user
     if errors:
@@ -107,7 +116,7 @@ def investor_update(*, actor: AbstractBaseUser, investor_id: Any, values: dict[s
     if investor.erased_at is not None:
         raise IllegalTransition("This investor's data was erased.", code="investor_erased")
     before = investor_snapshot(investor)
-    for field, value in _clean(values, creating=False).items():
+    for field, value in _clean(values, creating=False, investor_id=investor.pk).items():
         setattr(investor, field, value)
     investor.save()
     audit_event_record(
@@ -218,6 +227,8 @@ def wallet_set_frozen(
     before = wallet_snapshot(wallet)
     after_extra: dict[str, Any] = {}
     if token_id is None:
+        if wallet.frozen == frozen:
+            raise IllegalTransition(f"The wallet is already {'frozen' if frozen else 'not frozen'}.", code="no_change")
         wallet.frozen = frozen
         wallet.save(update_fields=["frozen", "updated_at"])
     else:
@@ -239,7 +250,10 @@ def wallet_set_frozen(
         account.save(update_fields=["frozen_amount", "updated_at"])
         after_extra = {"token": str(token.pk), "frozen_amount": str(target)}
     chain_gateway().freeze(
-        token_id=str(token_id) if token_id else None, address=wallet.address, amount=None, frozen=frozen
+        token_id=str(token_id) if token_id else None,
+        address=wallet.address,
+        amount=parse_amount(amount) if token_id is not None else None,
+        frozen=frozen,
     )
     audit_event_record(
         actor=actor_of(actor),

@@ -44,6 +44,15 @@ def _countries(values: Any, field: str, errors: dict) -> list[str]:
     return sorted(set(codes))
 
 
+def token_rules_errors(*, values: dict[str, Any]) -> dict[str, list[str]]:
+    """Every problem with a set of transfer rules, by field; empty when valid."""
+    try:
+        _clean_rules(values)
+    except ValidationFailed as exc:
+        return exc.errors or {}
+    return {}
+
+
 def _clean_rules(values: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(values) - set(RULE_FIELDS))
     errors: dict[str, list[str]] = {field: ["Unknown rule."] for field in unknown}
