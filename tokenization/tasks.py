@@ -6,6 +6,7 @@ from typing import Any
 from celery import shared_task
 from django.db import OperationalError, transaction
 
+from rwa_service.idempotency.services import idempotency_keys_purge
 from tokenization.services.investors import investors_expire_kyc
 from tokenization.services.operations import operation_execute, operations_resume
 
@@ -40,3 +41,9 @@ def resume_operations() -> int:
 def expire_kyc() -> int:
     """Beat, daily: investors whose KYC has lapsed become `expired`."""
     return investors_expire_kyc()
+
+
+@shared_task(acks_late=True)
+def purge_idempotency_keys() -> int:
+    """Beat, hourly: forget idempotency keys past their retention."""
+    return idempotency_keys_purge()

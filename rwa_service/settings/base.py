@@ -132,6 +132,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"tokenization.tasks.*": {"queue": "default"}}
+CELERY_IMPORTS = ["tokenization.tasks"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
@@ -265,4 +266,5 @@ OPERATION_STALE_SECONDS = env.int("OPERATION_STALE_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE = {
     "expire-lapsed-kyc": {"task": "tokenization.tasks.expire_kyc", "schedule": 24 * 3600.0},
     "resume-open-operations": {"task": "tokenization.tasks.resume_operations", "schedule": 60.0},
+    "purge-idempotency-keys": {"task": "tokenization.tasks.purge_idempotency_keys", "schedule": 3600.0},
 }

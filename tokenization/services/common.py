@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_address, is_checksum_address, to_checksum_address
 
 from audit.services import Actor
 from rwa_service.accounts.roles import Role, user_has_role
@@ -30,7 +30,8 @@ def require_role(user: AbstractBaseUser | Actor, *roles: Role) -> None:
 def checksum_address(value: str, *, field: str = "address") -> str:
     """EIP-55 form of an address given in lower case or already checksummed; anything else is a 400."""
     text = (value or "").strip()
-    if not is_address(text):
+    body = text[2:]
+    if not is_address(text) or (body != body.lower() and not is_checksum_address(text)):
         raise ValidationFailed(
             "Not an EVM address (0x followed by 40 hex digits, lower case or EIP-55 checksummed).",
             errors={field: ["Invalid address, or a mixed-case address with a wrong checksum."]},

@@ -330,3 +330,25 @@ def wallet_recover(
         reason=reason.strip(),
     )
     return new
+
+
+def investors_rotate_pii(*, chunk_size: int = 500) -> int:
+    """Re-encrypts every investor's PII under the newest PII_ENCRYPTION_KEYS key (the older keys can then be
+    dropped). Records one `pii.rotated` event per chunk; returns how many investors were rewritten."""
+    done = 0
+    ids = list(Investor.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start : start + chunk_size]
+        with transaction.atomic():
+            for investor in Investor.objects.select_for_update().filter(pk__in=chunk).order_by("pk"):
+                investor.save(update_fields=["legal_name", "email", "tax_id"])  # decrypted on load, encrypted anew
+            audit_event_record(
+                actor=Actor.system("rotate_pii_keys"),
+                action="pii.rotated",
+                object_type="investor",
+                object_id="*",
+                before=None,
+                after={"investors": len(chunk), "first": str(chunk[0]), "last": str(chunk[-1])},
+            )
+        done += len(chunk)
+    return done
