@@ -14,7 +14,7 @@ from audit.selectors import audit_chain_verify
 from tokenization.models import Account, AccountKind, EntryKind, LedgerEntry, TokenClass
 from tokenization.services.ledger import ledger_is_balanced
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _post(client: APIClient, path: str, body: dict):
