@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -37,15 +37,46 @@ class ReasonActionForm(ActionForm):
     reason = forms.CharField(required=False, max_length=2000, widget=forms.TextInput(attrs={"size": 40}))
 
 
+class ServiceErrorsAsMessages:
+    """A domain error a service raises while the admin saves (a race the form could not see, an upload the service
+    refuses): the admin's transaction rolls back and the user is sent back to the form with the reason, not a 500."""
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            self.message_user(request, exc.detail, level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
 class AssetAdminForm(forms.ModelForm):
-    """Runs the service's own field and metadata validation so errors show on the form, beside their field."""
+    """Runs the service's own field and metadata validation so errors show on the form, beside their field.
+
+    `expected_version` carries the version the form was opened at: saving over someone else's later edit is
+    refused on the form instead of silently overwriting it (the admin's If-Match)."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     class Meta:
         model = Asset
         fields = ["name", "asset_type", "jurisdiction", "currency", "issuer_name", "description", "metadata"]
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["expected_version"].initial = self.instance.version
+
     def clean(self) -> dict:
         cleaned = super().clean()
+        expected = cleaned.get("expected_version")
+        if self.instance.pk and expected is not None and expected != self.instance.version:
+            raise forms.ValidationError(
+                f"Someone else changed this asset after you opened it (it is now at version {self.instance.version},"
+                f" you opened version {expected}). Reload it and make your edits again.",
+                code="stale_version",
+            )
         values = {field: cleaned[field] for field in self.Meta.fields if field in cleaned}
         errors = services.asset_fields_errors(values=values)
         for field, messages_ in errors.items():
@@ -104,7 +135,7 @@ class DocumentInline(admin.TabularInline):
 
 
 @admin.register(Asset)
-class AssetAdmin(RoleAdminMixin, admin.ModelAdmin):
+class AssetAdmin(ServiceErrorsAsMessages, RoleAdminMixin, admin.ModelAdmin):
     form = AssetAdminForm
     action_form = ReasonActionForm
     add_roles = change_roles = delete_roles = (Role.OPERATOR,)
@@ -118,7 +149,7 @@ class AssetAdmin(RoleAdminMixin, admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Asset | None = None) -> list[str]:
         editable = list(AssetAdminForm.Meta.fields)
-        return editable if obj is None else editable + list(SERVER_OWNED)
+        return editable if obj is None else [*editable, "expected_version", *SERVER_OWNED]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Asset | None = None) -> tuple[str, ...]:
         if obj is None:
@@ -140,7 +171,12 @@ class AssetAdmin(RoleAdminMixin, admin.ModelAdmin):
             changes = {field: values[field] for field in form.changed_data if field in values}
             if not changes:  # read-only form, or nothing edited: no new version, no event
                 return
-            saved = services.asset_update(actor=request.user, asset_id=obj.pk, changes=changes)
+            saved = services.asset_update(
+                actor=request.user,
+                asset_id=obj.pk,
+                changes=changes,
+                expected_version=form.cleaned_data.get("expected_version"),
+            )
         else:
             saved = services.asset_create(actor=request.user, **values)
         obj.pk, obj.reference, obj.version, obj._state.adding = saved.pk, saved.reference, saved.version, False
@@ -182,16 +218,30 @@ class DocumentAdminForm(forms.ModelForm):
     """An upload (hashed server-side) or a reference by URI with its SHA-256; the service checks either."""
 
     upload = forms.FileField(required=False, help_text="The file; its SHA-256, size and type are computed here.")
-    uri = forms.CharField(required=False, max_length=500, help_text="For a document kept elsewhere.")
+    uri = forms.CharField(
+        required=False,
+        max_length=500,
+        help_text="For a document kept elsewhere: an https://, s3:// or ipfs:// URI (ignored with an upload).",
+    )
     sha256 = forms.RegexField(r"^[0-9a-fA-F]{64}$", required=False, help_text="SHA-256 of a referenced document.")
 
     class Meta:
         model = Document
         fields = ["asset", "name", "kind"]
 
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        asset = cleaned.get("asset")
+        if asset is not None and asset.status != AssetStatus.DRAFT:
+            self.add_error("asset", "Documents can be added only while the asset is a draft.")
+        uri = cleaned.get("uri") or ""
+        if not cleaned.get("upload") and uri and not uri.lower().startswith(("https://", "s3://", "ipfs://")):
+            self.add_error("uri", "A referenced document's URI must start with https://, s3:// or ipfs://.")
+        return cleaned
+
 
 @admin.register(Document)
-class DocumentAdmin(RoleAdminMixin, admin.ModelAdmin):
+class DocumentAdmin(ServiceErrorsAsMessages, RoleAdminMixin, admin.ModelAdmin):
     """Upload or reference documents; removal is an audited action, never a delete."""
 
     form = DocumentAdminForm
@@ -208,6 +258,11 @@ class DocumentAdmin(RoleAdminMixin, admin.ModelAdmin):
         if obj is not None:
             return ("asset", "name", "kind", "uri", "sha256", *self.readonly_fields)
         return self.readonly_fields
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: object):
+        if db_field.name == "asset":  # documents change only while the asset is a draft
+            kwargs["queryset"] = Asset.objects.filter(status=AssetStatus.DRAFT)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: Document | None = None) -> list[str]:
         if obj is None:

@@ -56,4 +56,6 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 EDITABLE_STATES = frozenset({S.DRAFT})
-DOCUMENT_STATES = frozenset(set(S.values) - {S.RETIRED})
+# Documents change only while the asset is a draft, so what compliance approved is what stays on record
+# (maker-checker): to change them later, the asset goes back through review.
+DOCUMENT_STATES = frozenset({S.DRAFT})

@@ -1,7 +1,5 @@
 """Asset reads, scoped to what the reading user may see."""
 
-from uuid import UUID
-
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
@@ -13,7 +11,7 @@ from rwa_service.accounts.roles import STAFF_READERS, Role, user_has_role
 
 def asset_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Asset]:
     """Staff roles read every asset; an investor reads tokenized assets (and, once tokens exist, those they hold)."""
-    assets = Asset.objects.select_related("created_by")
+    assets = Asset.objects.select_related("created_by", "submitted_by", "reviewed_by")
     if user_has_role(user, *STAFF_READERS):
         return assets
     if user_has_role(user, Role.INVESTOR):
@@ -21,17 +19,9 @@ def asset_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Asset]:
     return assets.none()
 
 
-def asset_get(*, user: AbstractBaseUser | AnonymousUser, asset_id: UUID | str) -> Asset | None:
-    """One asset if the user may see it, else None."""
-    try:
-        return asset_list(user=user).filter(pk=asset_id).first()
-    except (ValueError, TypeError):
-        return None
-
-
 def asset_documents(*, asset: Asset, include_removed: bool = False) -> QuerySet[Document]:
     """An asset's documents, newest first; removed ones only on request."""
-    documents = asset.documents.all()
+    documents = asset.documents.select_related("uploaded_by")
     return documents if include_removed else documents.filter(removed_at__isnull=True)
 
 

@@ -1,6 +1,7 @@
 """Asset writes. Each service is the one path for the API, the admin, commands and tasks: it checks the actor's
 role, locks the rows it changes, records exactly one audit event, and runs in one transaction."""
 
+import codecs
 import hashlib
 import re
 from typing import Any
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from assets.asset_types import REFERENCE_PREFIXES, AssetType, metadata_errors
@@ -32,6 +34,7 @@ from rwa_service.exceptions import (
 
 EDITABLE_FIELDS = ("name", "asset_type", "jurisdiction", "currency", "description", "metadata", "issuer_name")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_REFERENCE_SCHEMES = ("https://", "s3://", "ipfs://")
 # Leading bytes each allowed binary type must start with; text types are checked for valid UTF-8 instead.
 _MAGIC = {"application/pdf": (b"%PDF-",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",)}
 
@@ -164,7 +167,12 @@ def asset_update(
     if asset.status not in EDITABLE_STATES:
         raise IllegalTransition(f"Only draft assets can be edited; this one is {asset.status}.", code="not_editable")
     before = asset_snapshot(asset)
-    for field, value in _validate_fields(values=changes).items():
+    changed = {
+        field: value for field, value in _validate_fields(values=changes).items() if getattr(asset, field) != value
+    }
+    if not changed:  # nothing to change: same version, no event
+        return asset
+    for field, value in changed.items():
         setattr(asset, field, value)
     _validate_metadata(asset=asset)
     asset.version += 1
@@ -292,16 +300,6 @@ def asset_mark_tokenized(*, actor: Actor, asset_id: UUID | str) -> Asset:
     return asset
 
 
-def asset_submit(*, actor: AbstractBaseUser, asset_id: UUID | str, expected_version: int | None = None) -> Asset:
-    """draft → under_review."""
-    return asset_transition(actor=actor, asset_id=asset_id, transition="submit", expected_version=expected_version)
-
-
-def asset_approve(*, actor: AbstractBaseUser, asset_id: UUID | str, expected_version: int | None = None) -> Asset:
-    """under_review → approved, by compliance, never by the submitter."""
-    return asset_transition(actor=actor, asset_id=asset_id, transition="approve", expected_version=expected_version)
-
-
 def _check_upload(*, upload: UploadedFile, content_type: str) -> tuple[str, int]:
     """Streams the upload once: enforces size and type, and returns its SHA-256 and size."""
     if upload.size is not None and upload.size > settings.DOCUMENT_MAX_BYTES:
@@ -310,31 +308,37 @@ def _check_upload(*, upload: UploadedFile, content_type: str) -> tuple[str, int]
         allowed = ", ".join(settings.DOCUMENT_ALLOWED_CONTENT_TYPES)
         raise UnsupportedMediaType(f"'{content_type}' is not accepted; allowed: {allowed}.", code="file_type")
     digest, size, head = hashlib.sha256(), 0, b""
+    # Text must be UTF-8. Decoded incrementally: a character may be split across two chunks.
+    utf8 = codecs.getincrementaldecoder("utf-8")() if content_type.startswith("text/") else None
     upload.seek(0)
-    for chunk in upload.chunks():
-        if len(head) < 16:
-            head += chunk[:16]
-        digest.update(chunk)
-        size += len(chunk)
-        if size > settings.DOCUMENT_MAX_BYTES:
-            raise PayloadTooLarge(
-                f"Documents may be at most {settings.DOCUMENT_MAX_BYTES} bytes.", code="file_too_large"
-            )
+    try:
+        for chunk in upload.chunks():
+            if len(head) < 16:
+                head += chunk[:16]
+            digest.update(chunk)
+            size += len(chunk)
+            if size > settings.DOCUMENT_MAX_BYTES:
+                raise PayloadTooLarge(
+                    f"Documents may be at most {settings.DOCUMENT_MAX_BYTES} bytes.", code="file_too_large"
+                )
+            if utf8 is not None:
+                utf8.decode(chunk)
+        if utf8 is not None:
+            utf8.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise UnsupportedMediaType("Text documents must be UTF-8.", code="file_type_mismatch") from exc
     magic = _MAGIC.get(content_type)
     if magic is not None and not head.startswith(magic):
         raise UnsupportedMediaType(f"The file's content is not {content_type}.", code="file_type_mismatch")
-    if content_type.startswith("text/"):
-        upload.seek(0)
-        try:
-            for chunk in upload.chunks():
-                chunk.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UnsupportedMediaType("Text documents must be UTF-8.", code="file_type_mismatch") from exc
     upload.seek(0)
     return digest.hexdigest(), size
 
 
-@transaction.atomic
+def document_download_path(*, document: Document) -> str:
+    """Where the API serves a stored document's file: its `uri`."""
+    return reverse("asset-document-download", kwargs={"pk": document.asset_id, "document_id": document.pk})
+
+
 def document_add(
     *,
     actor: AbstractBaseUser,
@@ -345,7 +349,13 @@ def document_add(
     uri: str = "",
     sha256: str = "",
 ) -> Document:
-    """Attaches a document: an upload, hashed here, or a reference by `uri` with the `sha256` the caller computed."""
+    """Attaches a document to a draft: an upload, hashed here, or a reference by `uri` (https://, s3://, ipfs://)
+    with the `sha256` the caller computed. An upload's `uri` is its API download path, whatever the caller sent.
+
+    The upload is read, hashed and checked before the transaction starts, so no lock is held while a large file
+    streams; the file is stored under the asset's lock and deleted again if the transaction fails (unless another
+    document row names the same content-addressed file).
+    """
     _require_role(actor, Role.OPERATOR)
     errors: dict[str, list[str]] = {}
     if not (name or "").strip():
@@ -354,34 +364,64 @@ def document_add(
         errors["kind"] = [f"'{kind}' is not one of {', '.join(DocumentKind.values)}."]
     if upload is None and not uri:
         errors["file"] = ["Upload a file, or give `uri` and `sha256`."]
+    if upload is None and uri and not uri.lower().startswith(_REFERENCE_SCHEMES):
+        errors["uri"] = [f"A referenced document's URI must start with {', '.join(_REFERENCE_SCHEMES)}."]
     if upload is None and uri and not _SHA256.match((sha256 or "").lower()):
         errors["sha256"] = ["A referenced document needs its SHA-256 as 64 hex digits."]
     if errors:
         raise ValidationFailed("The document is invalid.", errors=errors)
-    asset = _locked_asset(asset_id=asset_id)
-    if asset.status not in DOCUMENT_STATES:
-        raise IllegalTransition(f"Documents cannot be added to a {asset.status} asset.", code="documents_closed")
-    document = Document(asset=asset, name=name.strip(), kind=kind, uploaded_by=actor, uri=uri)
+    document = Document(name=name.strip(), kind=kind, uploaded_by=actor)
     if upload is not None:
-        content_type = (upload.content_type or "").split(";")[0].strip().lower()
-        document.sha256, document.size = _check_upload(upload=upload, content_type=content_type)
-        document.content_type = content_type
-        document.file.save(document.sha256, upload, save=False)
-        document.uri = document.uri or document.file.url
+        document.content_type = (upload.content_type or "").split(";")[0].strip().lower()
+        document.sha256, document.size = _check_upload(upload=upload, content_type=document.content_type)
     else:
-        document.sha256 = sha256.lower()
-    document.save(force_insert=True)
-    asset.version += 1
-    asset.save(update_fields=["version", "updated_at"])
-    audit_event_record(
-        actor=Actor.of(actor),
-        action="document.added",
-        object_type="asset",
-        object_id=asset.pk,
-        before=None,
-        after=document_snapshot(document),
-    )
+        document.uri, document.sha256 = uri, sha256.lower()
+    return _document_attach(actor=actor, asset_id=asset_id, document=document, upload=upload)
+
+
+@transaction.atomic
+def _document_attach(
+    *, actor: AbstractBaseUser, asset_id: UUID | str, document: Document, upload: UploadedFile | None
+) -> Document:
+    asset = _locked_asset(asset_id=asset_id)
+    _check_documents_open(asset=asset)
+    document.asset = asset
+    stored = ""  # the file this call wrote, if it wrote one
+    if upload is not None:
+        path = document.file.field.generate_filename(document, document.sha256)
+        storage = document.file.storage
+        if storage.exists(path):  # content-addressed: the same bytes are already stored for this asset
+            document.file.name = path
+        else:
+            stored = document.file.name = storage.save(path, upload)
+        document.uri = document_download_path(document=document)
+    try:
+        with transaction.atomic():  # a savepoint, so the orphan check below can still query after a failure
+            document.save(force_insert=True)
+            asset.version += 1
+            asset.save(update_fields=["version", "updated_at"])
+            audit_event_record(
+                actor=Actor.of(actor),
+                action="document.added",
+                object_type="asset",
+                object_id=asset.pk,
+                before=None,
+                after=document_snapshot(document),
+            )
+    except BaseException:
+        # Still under the asset's lock, so nobody else can start using the file between this check and the delete.
+        if stored and not Document.objects.filter(file=stored).exists():
+            document.file.storage.delete(stored)
+        raise
     return document
+
+
+def _check_documents_open(*, asset: Asset) -> None:
+    if asset.status not in DOCUMENT_STATES:
+        raise IllegalTransition(
+            f"Documents can be added or removed only while the asset is a draft; this one is {asset.status}.",
+            code="documents_closed",
+        )
 
 
 @transaction.atomic
@@ -395,8 +435,7 @@ def document_remove(
         document = asset.documents.select_for_update().get(pk=document_id, removed_at__isnull=True)
     except (Document.DoesNotExist, ValueError) as exc:
         raise NotFound("No such document.") from exc
-    if asset.status not in DOCUMENT_STATES:
-        raise IllegalTransition(f"Documents of a {asset.status} asset cannot change.", code="documents_closed")
+    _check_documents_open(asset=asset)
     before = document_snapshot(document)
     document.removed_at, document.removed_by, document.removal_reason = timezone.now(), actor, (reason or "").strip()
     document.save(update_fields=["removed_at", "removed_by", "removal_reason", "updated_at"])

@@ -1,6 +1,9 @@
 """Asset API: registry, lifecycle actions, documents and history. Thin: every write is one service call."""
 
+import mimetypes
+
 from django.conf import settings
+from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
@@ -24,6 +27,7 @@ from assets.serializers import (
 from audit.serializers import AuditEventSerializer
 from rwa_service.accounts.roles import ALL_ROLES, Role
 from rwa_service.api.etag import etag_for, expected_version
+from rwa_service.api.pagination import CursorPage, SeqCursorPage
 from rwa_service.api.viewsets import BaseViewSet
 from rwa_service.exceptions import NotFound, PayloadTooLarge
 
@@ -71,6 +75,7 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet
         "add_document": OPERATOR,
         "document": READERS,
         "remove_document": OPERATOR,
+        "download_document": READERS,
         "history": AUDIT_READERS,
     }
 
@@ -173,11 +178,16 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet
         """any → retired, with a reason."""
         return self._transition(request, "retire")
 
-    @extend_schema(summary="List an asset's documents", responses={200: DocumentSerializer(many=True), **_ERRORS})
-    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    @extend_schema(
+        summary="List an asset's documents (newest first, cursor pages)",
+        responses={200: DocumentSerializer(many=True), **_ERRORS},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=CursorPage)
     def documents(self, request: Request, pk: str) -> Response:
+        """The asset's documents, newest first; removed ones are not listed."""
         asset = self.get_object()
-        return Response(DocumentSerializer(selectors.asset_documents(asset=asset), many=True).data)
+        page = self.paginate_queryset(selectors.asset_documents(asset=asset))
+        return self.get_paginated_response(DocumentSerializer(page, many=True).data)
 
     @extend_schema(
         summary="Attach a document (multipart upload, or a JSON reference with its sha256)",
@@ -232,11 +242,47 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(summary="The asset's audit events", responses={200: AuditEventSerializer(many=True), **_ERRORS})
-    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    @extend_schema(
+        summary="Download a stored document's file",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The file, with the content type it was stored with."
+            ),
+            **_ERRORS,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"documents/(?P<document_id>[0-9a-fA-F-]{36})/download",
+        url_name="document-download",
+    )
+    def download_document(self, request: Request, pk: str, document_id: str) -> FileResponse:
+        """The stored bytes, as an attachment. References (no stored file) and removed documents are 404."""
+        document = self._document_or_404(self.get_object(), document_id)
+        if not document.file:
+            raise NotFound("This document is a reference; no file is stored here.")
+        try:
+            handle = document.file.open("rb")
+        except FileNotFoundError as exc:
+            raise NotFound("The document's file is missing from storage.") from exc
+        content_type = document.content_type or "application/octet-stream"
+        extension = mimetypes.guess_extension(content_type) or ""
+        filename = document.name if document.name.lower().endswith(extension) else document.name + extension
+        response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @extend_schema(
+        summary="The asset's audit events (oldest first, cursor pages)",
+        responses={200: AuditEventSerializer(many=True), **_ERRORS},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=SeqCursorPage)
     def history(self, request: Request, pk: str) -> Response:
+        """The audit events recorded against this asset, oldest first (by `seq`)."""
         asset = self.get_object()
-        return Response(AuditEventSerializer(selectors.asset_history(asset=asset), many=True).data)
+        page = self.paginate_queryset(selectors.asset_history(asset=asset))
+        return self.get_paginated_response(AuditEventSerializer(page, many=True).data)
 
 
 def _is_uuid(value: str) -> bool:

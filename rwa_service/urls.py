@@ -3,15 +3,15 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenRefreshView
 
 from rwa_service import health
+from rwa_service.accounts.tokens import RotatingTokenRefreshView
 from rwa_service.accounts.views import LogoutView, RateLimitedTokenObtainView
 from rwa_service.api.router import router
 
 api_v1 = [
     path("auth/token/", RateLimitedTokenObtainView.as_view(), name="token_obtain_pair"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
+    path("auth/token/refresh/", RotatingTokenRefreshView.as_view(), name="token_refresh"),
     path("auth/token/blacklist/", LogoutView.as_view(), name="token_blacklist"),
     path("", include(router.urls)),
 ]
@@ -27,5 +27,7 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
 ]
 
+handler400 = "rwa_service.api.errors.bad_request_view"
+handler403 = "rwa_service.api.errors.permission_denied_view"
 handler404 = "rwa_service.api.errors.not_found_view"
 handler500 = "rwa_service.api.errors.server_error_view"

@@ -21,23 +21,32 @@ def roles_ensure() -> list[str]:
 
 @transaction.atomic
 def user_role_grant(*, actor: Actor, user: AbstractBaseUser, role: str) -> bool:
-    """Gives `user` the role; False when they already held it. Audited as `user.role_granted`."""
+    """Gives `user` the role, and for a staff role (any but investor) admin access (`is_staff`); False when they
+    already held both. Audited as one `user.role_granted` event covering the role and the staff flag."""
     if role not in Role._value2member_map_:
         raise ValidationFailed(f"'{role}' is not a role.", errors={"role": [f"Choose one of {', '.join(Role)}."]})
     group, _ = Group.objects.get_or_create(name=role)
-    if user.groups.filter(pk=group.pk).exists():
+    locked = type(user).objects.select_for_update().get(pk=user.pk)
+    held = locked.groups.filter(pk=group.pk).exists()
+    needs_staff = role != Role.INVESTOR and not locked.is_staff
+    if held and not needs_staff:
         return False
-    before = sorted(user_roles(user))
-    user.groups.add(group)
-    user._rwa_roles = None
+    before = {"username": locked.get_username(), "roles": sorted(user_roles(locked)), "staff": locked.is_staff}
+    if not held:
+        locked.groups.add(group)
+        locked._rwa_roles = None
+    if needs_staff:
+        locked.is_staff = True
+        locked.save(update_fields=["is_staff"])
     audit_event_record(
         actor=actor,
         action="user.role_granted",
         object_type="user",
-        object_id=user.pk,
-        before={"username": user.get_username(), "roles": before},
-        after={"username": user.get_username(), "roles": sorted(user_roles(user))},
+        object_id=locked.pk,
+        before=before,
+        after={"username": locked.get_username(), "roles": sorted(user_roles(locked)), "staff": locked.is_staff},
     )
+    user.is_staff, user._rwa_roles = locked.is_staff, None  # the caller's copy reflects the grant
     return True
 
 

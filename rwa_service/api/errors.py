@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions as drf
@@ -18,6 +19,7 @@ from rwa_service.exceptions import DomainError
 logger = logging.getLogger("rwa_service.api")
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://rwa-asset-service.example/problems/"
+RATE_LIMIT_RETRY_AFTER_SECONDS = 60  # the login limit is per minute
 
 _DRF_CODES: dict[type[drf.APIException], tuple[str, str]] = {
     drf.NotAuthenticated: ("not_authenticated", "Authentication required"),
@@ -81,6 +83,9 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
         status, code, title, detail, errors = exc.status_code, exc.code, exc.title, exc.detail, exc.errors
     elif isinstance(exc, Ratelimited):
         status, code, title, detail = 429, "rate_limited", "Too many requests", "Rate limit exceeded; retry later."
+        headers["Retry-After"] = str(RATE_LIMIT_RETRY_AFTER_SECONDS)
+    elif isinstance(exc, SuspiciousOperation):
+        status, code, title, detail = _suspicious(exc)
     elif isinstance(exc, Http404):
         status, code, title, detail = 404, "not_found", "Not found", "No such object."
     elif isinstance(exc, DjangoPermissionDenied):
@@ -104,6 +109,14 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
     return Response(body, status=status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
+def _suspicious(exc: SuspiciousOperation) -> tuple[int, str, str, str]:
+    """A request body over DATA_UPLOAD_MAX_MEMORY_SIZE is 413; any other suspicious request (too many fields, a
+    disallowed host, a malformed upload) is a plain 400 that names no internals."""
+    if isinstance(exc, RequestDataTooBig):
+        return 413, "payload_too_large", "Payload too large", "The request body is larger than the server accepts."
+    return 400, "bad_request", "Bad request", "The request was malformed or not allowed."
+
+
 def problem_response(request: HttpRequest, *, status: int, code: str, title: str, detail: str) -> JsonResponse:
     """A problem+json response for errors raised outside DRF (URL not found, rate-limited plain views, 500)."""
     body = problem_body(
@@ -114,8 +127,38 @@ def problem_response(request: HttpRequest, *, status: int, code: str, title: str
 
 def ratelimited_view(request: HttpRequest, exception: Exception) -> JsonResponse:
     """RATELIMIT_VIEW: 429 as a problem document."""
-    return problem_response(
+    response = problem_response(
         request, status=429, code="rate_limited", title="Too many requests", detail="Rate limit exceeded."
+    )
+    response["Retry-After"] = str(RATE_LIMIT_RETRY_AFTER_SECONDS)
+    return response
+
+
+def bad_request_view(request: HttpRequest, exception: Exception) -> JsonResponse:
+    """handler400: Django's answer to a SuspiciousOperation outside DRF (413 when the body was too big)."""
+    status, code, title, detail = _suspicious(
+        exception if isinstance(exception, SuspiciousOperation) else SuspiciousOperation()
+    )
+    return problem_response(request, status=status, code=code, title=title, detail=detail)
+
+
+def permission_denied_view(request: HttpRequest, exception: Exception) -> JsonResponse:
+    """handler403: Django's PermissionDenied outside DRF (a rate limit there is still a 429)."""
+    if isinstance(exception, Ratelimited):
+        return ratelimited_view(request, exception)
+    return problem_response(
+        request, status=403, code="permission_denied", title="Permission denied", detail="Permission denied."
+    )
+
+
+def csrf_failure_view(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """CSRF_FAILURE_VIEW: a form post (admin, browsable API) without a valid CSRF token."""
+    return problem_response(
+        request,
+        status=403,
+        code="csrf_failed",
+        title="CSRF verification failed",
+        detail="CSRF verification failed; reload the form and submit it again.",
     )
 
 

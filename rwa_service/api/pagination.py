@@ -8,3 +8,9 @@ class CursorPage(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     ordering = "-created_at"
+
+
+class SeqCursorPage(CursorPage):
+    """Audit events, oldest first: `seq` is gapless and unique, so the cursor is exact."""
+
+    ordering = "seq"

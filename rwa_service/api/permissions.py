@@ -4,7 +4,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from rwa_service.accounts.roles import user_has_role
+from rwa_service.accounts.roles import Role, user_has_role
 
 # Actions every signed-in user may call regardless of role (OPTIONS describes, it changes nothing).
 _OPEN_ACTIONS = frozenset({"metadata"})
@@ -26,6 +26,8 @@ class RolePermission(BasePermission):
         allowed = view.role_rules.get(action)
         if allowed is SIGNED_IN:
             return True
-        if allowed is None:
-            return user_has_role(request.user)  # an undeclared action is for admin only
+        if allowed is None:  # an undeclared action is for admin only
+            allowed = frozenset({Role.ADMIN})
+        # A fresh instance serves each request, so the message can name this action's roles.
+        self.message = f"This action needs one of the roles: {', '.join(sorted(allowed))}."
         return user_has_role(request.user, *allowed)

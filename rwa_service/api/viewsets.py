@@ -14,6 +14,7 @@ from rwa_service.accounts.roles import Role
 from rwa_service.api.permissions import RolePermission
 
 _FIXED = ("authentication_classes", "permission_classes")
+_FIXED_METHODS = ("get_authenticators", "get_permissions")
 
 
 class BaseViewSet(viewsets.GenericViewSet):
@@ -32,6 +33,16 @@ class BaseViewSet(viewsets.GenericViewSet):
         for name in _FIXED:
             if name in cls.__dict__:
                 raise ImproperlyConfigured(f"{cls.__name__} may not override {name}; BaseViewSet fixes it.")
+        for name in _FIXED_METHODS:
+            if name in cls.__dict__:
+                raise ImproperlyConfigured(f"{cls.__name__} may not override {name}(); BaseViewSet fixes it.")
+        for attribute, value in cls.__dict__.items():
+            loosened = [name for name in _FIXED if name in (getattr(value, "kwargs", None) or {})]
+            if hasattr(value, "mapping") and loosened:  # an @action(...) setting its own classes
+                raise ImproperlyConfigured(
+                    f"{cls.__name__}.{attribute} is an action that may not set {', '.join(loosened)}; "
+                    "BaseViewSet fixes them (declare its roles in role_rules)."
+                )
         if "get_queryset" in cls.__dict__:
             raise ImproperlyConfigured(f"{cls.__name__} must scope through scoped_queryset(), not get_queryset().")
 

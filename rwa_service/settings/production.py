@@ -23,6 +23,14 @@ ALLOWED_HOSTS = [host.strip() for host in _required("ALLOWED_HOSTS").split(",") 
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host for production settings.")
 PII_ENCRYPTION_KEYS = [key for key in _required("PII_ENCRYPTION_KEYS").split(",") if key.strip()]
+# The embedded defaults (SQLite, the filesystem broker) are for one machine; production runs several web processes
+# and workers over PostgreSQL and a real broker, so it refuses to start without them.
+_required("DATABASE_URL")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://…) for production settings.")
+CELERY_BROKER_URL = _required("CELERY_BROKER_URL")
+if not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+    raise ImproperlyConfigured("CELERY_BROKER_URL must be a Redis (redis://) or RabbitMQ (amqp://) URL for production.")
 SIMPLE_JWT["SIGNING_KEY"] = env("JWT_SIGNING_KEY", default=SECRET_KEY)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

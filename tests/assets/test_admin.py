@@ -140,3 +140,99 @@ def test_readers_see_assets_but_cannot_add(client, staff):
 def test_investor_has_no_admin(client, users):
     response = _login(client, users["investor"]).get(CHANGELIST)
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def _hidden_version(page: str) -> str:
+    import re
+
+    match = re.search(r'name="expected_version" value="(\d+)"', page) or re.search(
+        r'value="(\d+)"[^>]*name="expected_version"', page
+    )
+    assert match, "the change form carries no expected_version"
+    return match.group(1)
+
+
+def test_a_stale_admin_form_shows_an_error_instead_of_overwriting(client, staff, make_asset):
+    from assets import services
+
+    asset = make_asset("draft")
+    url = f"{CHANGELIST}{asset.pk}/change/"
+    opened_at = _hidden_version(_login(client, staff["operator"]).get(url).content.decode())
+    assert opened_at == str(asset.version)
+    services.asset_update(actor=staff["operator2"], asset_id=asset.pk, changes={"name": "Their edit"})
+
+    response = client.post(url, _add_form(name="My edit", expected_version=opened_at))
+
+    assert response.status_code == 200
+    assert "Someone else changed this asset" in response.content.decode()
+    fresh = Asset.objects.get(pk=asset.pk)
+    assert (fresh.name, fresh.version) == ("Their edit", asset.version + 1)
+    assert AuditEvent.objects.filter(object_id=str(asset.pk), action="asset.updated").count() == 1
+
+
+def test_an_admin_form_at_the_current_version_saves(client, staff, make_asset):
+    asset = make_asset("draft")
+    url = f"{CHANGELIST}{asset.pk}/change/"
+    opened_at = _hidden_version(_login(client, staff["operator"]).get(url).content.decode())
+
+    response = client.post(url, _add_form(name="My edit", expected_version=opened_at))
+
+    assert response.status_code == 302
+    assert Asset.objects.get(pk=asset.pk).name == "My edit"
+
+
+def test_an_edit_racing_past_the_form_check_is_refused_by_the_service(client, staff, make_asset, monkeypatch):
+    from assets import admin as asset_admin
+    from assets import services
+
+    asset = make_asset("draft")
+    real_update = services.asset_update
+
+    def racing_update(**kwargs):  # someone else saves between the form's check and this save
+        real_update(actor=staff["operator2"], asset_id=asset.pk, changes={"name": "Their edit"})
+        return real_update(**kwargs)
+
+    monkeypatch.setattr(asset_admin.services, "asset_update", racing_update)
+    url = f"{CHANGELIST}{asset.pk}/change/"
+    response = _login(client, staff["operator"]).post(
+        url, _add_form(name="My edit", expected_version=str(asset.version)), follow=True
+    )
+
+    assert response.status_code == 200
+    assert "re-read it and retry" in response.content.decode()
+    assert Asset.objects.get(pk=asset.pk).name == "Harbour Office"  # the whole admin save rolled back
+
+
+DOCUMENTS = "/admin/assets/document/"
+
+
+def test_the_document_admin_offers_only_draft_assets(client, staff, make_asset):
+    draft, approved = make_asset("draft", name="Draft One"), make_asset("approved", name="Approved One")
+    page = _login(client, staff["operator"]).get(f"{DOCUMENTS}add/").content.decode()
+    assert str(draft.pk) in page and str(approved.pk) not in page
+
+
+def test_the_document_admin_refuses_a_reference_with_another_scheme(client, staff, make_asset):
+    from assets.models import Document
+
+    asset = make_asset("draft")
+    form = {"asset": str(asset.pk), "name": "Ref", "kind": "other", "uri": "http://x/y", "sha256": "a" * 64}
+    response = _login(client, staff["operator"]).post(f"{DOCUMENTS}add/", form)
+    assert response.status_code == 200 and "https://, s3:// or ipfs://" in response.content.decode()
+    assert not Document.objects.exists()
+
+
+def test_an_upload_the_service_refuses_is_reported_in_the_admin_not_a_500(
+    client, staff, make_asset, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from assets.models import Document
+
+    settings.MEDIA_ROOT = tmp_path
+    asset = make_asset("draft")
+    upload = SimpleUploadedFile("run.exe", b"MZ\x90\x00", content_type="application/x-msdownload")
+    form = {"asset": str(asset.pk), "name": "Exe", "kind": "other", "upload": upload}
+    response = _login(client, staff["operator"]).post(f"{DOCUMENTS}add/", form, follow=True)
+    assert response.status_code == 200 and "is not accepted" in response.content.decode()
+    assert not Document.objects.exists() and not any(tmp_path.rglob("*"))

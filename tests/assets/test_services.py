@@ -340,3 +340,153 @@ def test_a_failing_audit_write_rolls_the_change_back(users, make_asset, monkeypa
         services.asset_transition(actor=users["operator"], asset_id=asset.pk, transition="submit")
     fresh = Asset.objects.get(pk=asset.pk)
     assert (fresh.status, fresh.version) == ("draft", asset.version)
+
+
+def _upload_pdf(users, asset, content=b"%PDF-1.7\nscan", name="Scan"):
+    upload = SimpleUploadedFile("scan.pdf", content, content_type="application/pdf")
+    return services.document_add(actor=users["operator"], asset_id=asset.pk, name=name, kind="other", upload=upload)
+
+
+def test_an_empty_update_keeps_the_version_and_records_nothing(users, make_asset):
+    asset = make_asset("draft")
+    events = AuditEvent.objects.count()
+    for changes in ({}, {"name": asset.name, "currency": "gbp"}):  # nothing, or the values it already has
+        unchanged = services.asset_update(actor=users["operator"], asset_id=asset.pk, changes=changes)
+        assert unchanged.version == asset.version
+    assert Asset.objects.get(pk=asset.pk).version == asset.version
+    assert AuditEvent.objects.count() == events
+
+
+def test_an_empty_update_still_honours_the_expected_version_and_the_state(users, make_asset):
+    asset = make_asset("draft")
+    with pytest.raises(PreconditionFailed):
+        services.asset_update(actor=users["operator"], asset_id=asset.pk, changes={}, expected_version=9)
+    submitted = make_asset("under_review")
+    with pytest.raises(IllegalTransition):
+        services.asset_update(actor=users["operator"], asset_id=submitted.pk, changes={})
+
+
+@pytest.mark.parametrize("state", ["under_review", "approved", "suspended", "retired"])
+def test_documents_can_be_added_only_to_drafts(users, make_asset, settings, tmp_path, state):
+    settings.MEDIA_ROOT = tmp_path
+    asset = make_asset(state)
+    with pytest.raises(IllegalTransition) as caught:
+        _add_reference(users, asset)
+    assert caught.value.code == "documents_closed" and caught.value.status_code == 409
+    with pytest.raises(IllegalTransition):
+        _upload_pdf(users, asset)
+    assert not Document.objects.filter(asset=asset).exists() and not any(tmp_path.rglob("*"))
+
+
+def test_documents_can_be_removed_only_from_drafts(users, make_asset):
+    asset = make_asset("draft")
+    document = _add_reference(users, asset)
+    services.asset_transition(actor=users["operator"], asset_id=asset.pk, transition="submit")
+    with pytest.raises(IllegalTransition) as caught:
+        services.document_remove(actor=users["operator"], asset_id=asset.pk, document_id=document.pk)
+    assert caught.value.code == "documents_closed"
+    assert Document.objects.get(pk=document.pk).removed_at is None
+
+
+@pytest.mark.parametrize("uri", ["https://docs.example/p.pdf", "s3://bucket/deed.pdf", "ipfs://bafybeigdyrzt/deed"])
+def test_referenced_documents_accept_https_s3_and_ipfs_uris(users, make_asset, uri):
+    asset = make_asset("draft")
+    document = services.document_add(
+        actor=users["operator"], asset_id=asset.pk, name="Ref", kind="other", uri=uri, sha256="d" * 64
+    )
+    assert document.uri == uri
+
+
+@pytest.mark.parametrize(
+    "uri", ["http://docs.example/p.pdf", "file:///etc/passwd", "javascript:alert(1)", "/media/x", "ftp://h/x"]
+)
+def test_referenced_documents_refuse_other_uris_naming_the_field(users, make_asset, uri):
+    asset = make_asset("draft")
+    with pytest.raises(ValidationFailed) as caught:
+        services.document_add(actor=users["operator"], asset_id=asset.pk, name="Ref", kind="other", uri=uri,
+                              sha256="d" * 64)  # fmt: skip
+    assert list(caught.value.errors) == ["uri"]
+    assert not Document.objects.exists()
+
+
+def test_an_uploaded_documents_uri_is_its_download_path_whatever_the_client_sent(users, make_asset, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    asset = make_asset("draft")
+    upload = SimpleUploadedFile("scan.pdf", b"%PDF-1.7\nscan", content_type="application/pdf")
+    document = services.document_add(
+        actor=users["operator"], asset_id=asset.pk, name="Scan", kind="other", upload=upload, uri="javascript:x"
+    )
+    expected = f"/api/v1/assets/{asset.pk}/documents/{document.pk}/download/"
+    assert Document.objects.get(pk=document.pk).uri == expected
+    assert AuditEvent.objects.last().after["uri"] == expected
+
+
+def test_text_is_decoded_across_chunk_boundaries(users, make_asset, settings, tmp_path):
+    from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    asset = make_asset("draft")
+    chunk = UploadedFile.DEFAULT_CHUNK_SIZE  # 64 KiB, as Django hands uploads over
+    euro = "€".encode()  # three bytes, the first before the boundary and two after it
+    content = b"a" * (chunk - 1) + euro + "naïve text\n".encode() * 100
+    upload = TemporaryUploadedFile("notes.txt", "text/plain", len(content), "utf-8")
+    upload.write(content)
+    upload.seek(0)
+    assert len(content) > chunk and content[chunk - 1 : chunk + 2] == euro
+
+    try:
+        document = services.document_add(actor=users["operator"], asset_id=asset.pk, name="Notes", kind="other",
+                                          upload=upload)  # fmt: skip
+    finally:
+        upload.close()  # storing moved the temporary file into place; closing tolerates that
+
+    assert (document.size, document.content_type) == (len(content), "text/plain")
+    assert (tmp_path / "documents" / str(asset.pk) / document.sha256).read_bytes() == content
+
+
+def test_text_ending_in_half_a_character_is_refused(users, make_asset, settings, tmp_path):
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    asset = make_asset("draft")
+    content = b"a" * 70_000 + "€".encode()[:2]
+    upload = TemporaryUploadedFile("notes.txt", "text/plain", len(content), "utf-8")
+    upload.write(content)
+    upload.seek(0)
+    with upload, pytest.raises(UnsupportedMediaType):
+        services.document_add(actor=users["operator"], asset_id=asset.pk, name="Notes", kind="other", upload=upload)
+    assert not Document.objects.exists() and not any(tmp_path.rglob("*"))
+
+
+def test_a_failed_upload_leaves_neither_a_document_nor_a_file(users, make_asset, settings, tmp_path, monkeypatch):
+    settings.MEDIA_ROOT = tmp_path
+    asset = make_asset("draft")
+
+    def broken(**kwargs):
+        raise RuntimeError("audit store down")
+
+    monkeypatch.setattr("assets.services.audit_event_record", broken)
+    with pytest.raises(RuntimeError):
+        _upload_pdf(users, asset)
+    assert not Document.objects.exists()
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []
+    assert Asset.objects.get(pk=asset.pk).version == asset.version
+
+
+def test_a_failed_upload_keeps_the_file_another_document_stores(users, make_asset, settings, tmp_path, monkeypatch):
+    settings.MEDIA_ROOT = tmp_path
+    asset = make_asset("draft")
+    first = _upload_pdf(users, asset)
+    monkeypatch.setattr("assets.services.audit_event_record", lambda **kwargs: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        _upload_pdf(users, asset, name="Same bytes again")
+    assert list(Document.objects.values_list("pk", flat=True)) == [first.pk]
+    assert (tmp_path / first.file.name).read_bytes() == b"%PDF-1.7\nscan"
+
+
+def test_the_same_bytes_uploaded_twice_are_stored_once(users, make_asset, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    asset = make_asset("draft")
+    first, second = _upload_pdf(users, asset), _upload_pdf(users, asset, name="Copy")
+    assert first.file.name == second.file.name == f"documents/{asset.pk}/{first.sha256}"
+    assert [path.name for path in tmp_path.rglob("*") if path.is_file()] == [first.sha256]

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from assets.models import Asset, Document
+from audit.canonical import GENESIS_HASH
 from audit.models import AuditEvent
 from tests.factories import AssetFactory
 
@@ -113,7 +114,7 @@ def test_multipart_upload_is_hashed_and_listed(operator, make_asset, settings, t
     assert response.json()["sha256"] == hashlib.sha256(content).hexdigest()
     assert response.json()["size"] == len(content)
     listed = operator.get(f"/api/v1/assets/{asset.pk}/documents/").json()
-    assert [row["name"] for row in listed] == ["Deed"]
+    assert [row["name"] for row in listed["results"]] == ["Deed"]
 
 
 def test_json_reference_document_keeps_the_given_hash(operator, make_asset):
@@ -158,7 +159,7 @@ def test_removed_document_is_gone_from_the_list_but_kept_in_the_table(operator, 
         f"/api/v1/assets/{asset.pk}/documents/{doc_id}/", {"reason": "Superseded"}, format="json"
     )
     assert response.status_code == 204
-    assert operator.get(f"/api/v1/assets/{asset.pk}/documents/").json() == []
+    assert operator.get(f"/api/v1/assets/{asset.pk}/documents/").json()["results"] == []
     assert operator.get(f"/api/v1/assets/{asset.pk}/documents/{doc_id}/").status_code == 404
     assert Document.objects.get(pk=doc_id).removal_reason == "Superseded"
 
@@ -202,13 +203,17 @@ def test_history_lists_the_asset_events_in_order_with_request_ids(users, client_
     operator = client_for(users["operator"])
     asset_id = operator.post("/api/v1/assets/", BODY, format="json", HTTP_X_REQUEST_ID="create-1").json()["id"]
     operator.post(f"/api/v1/assets/{asset_id}/submit/", {}, format="json", HTTP_X_REQUEST_ID="submit-1")
-    history = client_for(users["auditor"]).get(f"/api/v1/assets/{asset_id}/history/").json()
+    history = client_for(users["auditor"]).get(f"/api/v1/assets/{asset_id}/history/").json()["results"]
     assert [(e["action"], e["request_id"]) for e in history] == [
         ("asset.created", "create-1"),
         ("asset.submitted", "submit-1"),
     ]
-    assert history[1]["prev_hash"] == history[0]["hash"] or history[1]["seq"] > history[0]["seq"]
-    assert AuditEvent.objects.get(seq=history[1]["seq"]).hash == history[1]["hash"]
+    assert history[0]["seq"] < history[1]["seq"]
+    for shown in history:  # each event as stored, linked to the event just before it in the whole chain
+        stored = AuditEvent.objects.get(seq=shown["seq"])
+        assert (shown["hash"], shown["prev_hash"]) == (stored.hash, stored.prev_hash)
+        previous = AuditEvent.objects.filter(seq=shown["seq"] - 1).first()
+        assert shown["prev_hash"] == (previous.hash if previous else GENESIS_HASH)
 
 
 def test_delete_draft_over_the_api_removes_it_and_records_the_event(operator, make_asset):
@@ -216,3 +221,128 @@ def test_delete_draft_over_the_api_removes_it_and_records_the_event(operator, ma
     assert operator.delete(f"/api/v1/assets/{asset.pk}/").status_code == 204
     assert not Asset.objects.filter(pk=asset.pk).exists()
     assert AuditEvent.objects.filter(action="asset.deleted", object_id=str(asset.pk)).count() == 1
+
+
+def _upload(client, asset, content=b"%PDF-1.4\nhello", name="Deed", content_type="application/pdf"):
+    upload = SimpleUploadedFile("file.bin", content, content_type=content_type)
+    response = client.post(f"/api/v1/assets/{asset.pk}/documents/", {"name": name, "kind": "other", "file": upload})
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_download_streams_the_stored_file_as_an_attachment(operator, users, client_for, make_asset, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    asset = make_asset("draft")
+    content = b"%PDF-1.4\n" + bytes(range(256)) * 10
+    document = _upload(operator, asset, content=content, name="Title deed")
+    assert document["uri"] == f"/api/v1/assets/{asset.pk}/documents/{document['id']}/download/"
+
+    response = client_for(users["auditor"]).get(document["uri"])
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == content
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'attachment; filename="Title deed.pdf"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_download_keeps_the_stored_content_type_for_text(operator, make_asset, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    asset = make_asset("draft")
+    document = _upload(operator, asset, content=b"a,b\n1,2\n", name="rows.csv", content_type="text/csv")
+    response = operator.get(document["uri"])
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv"
+    assert response["Content-Disposition"] == 'attachment; filename="rows.csv"'
+
+
+def test_download_of_a_reference_or_a_removed_document_is_404(operator, make_asset, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    asset = make_asset("draft")
+    body = {"name": "Ref", "kind": "other", "uri": "https://docs.example/r.pdf", "sha256": "e" * 64}
+    reference = operator.post(f"/api/v1/assets/{asset.pk}/documents/", body, format="json").json()
+    stored = _upload(operator, asset)
+    assert operator.delete(f"/api/v1/assets/{asset.pk}/documents/{stored['id']}/").status_code == 204
+
+    for document in (reference, stored):
+        response = operator.get(f"/api/v1/assets/{asset.pk}/documents/{document['id']}/download/")
+        assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+
+
+def test_download_through_another_asset_is_404(operator, make_asset, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    asset, other = make_asset("draft"), make_asset("draft")
+    document = _upload(operator, asset)
+    assert operator.get(f"/api/v1/assets/{other.pk}/documents/{document['id']}/download/").status_code == 404
+
+
+@pytest.mark.parametrize("state", ["under_review", "approved"])
+def test_documents_of_a_non_draft_asset_are_closed_409(operator, make_asset, state):
+    asset = make_asset("draft")
+    body = {"name": "Ref", "kind": "other", "uri": "s3://b/r", "sha256": "e" * 64}
+    doc_id = operator.post(f"/api/v1/assets/{asset.pk}/documents/", body, format="json").json()["id"]
+    Asset.objects.filter(pk=asset.pk).update(status=state)
+
+    added = operator.post(f"/api/v1/assets/{asset.pk}/documents/", body, format="json")
+    removed = operator.delete(f"/api/v1/assets/{asset.pk}/documents/{doc_id}/")
+
+    for response in (added, removed):
+        assert response.status_code == 409 and response.json()["code"] == "documents_closed"
+    assert Document.objects.filter(asset=asset).count() == 1
+    assert Document.objects.get(pk=doc_id).removed_at is None
+
+
+def test_a_reference_with_another_scheme_is_400_naming_uri(operator, make_asset):
+    asset = make_asset("draft")
+    body = {"name": "Ref", "kind": "other", "uri": "http://docs.example/r.pdf", "sha256": "e" * 64}
+    response = operator.post(f"/api/v1/assets/{asset.pk}/documents/", body, format="json")
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["uri"]
+
+
+def test_documents_are_cursor_paginated_newest_first(operator, make_asset):
+    asset = make_asset("draft")
+    for n in range(5):
+        body = {"name": f"Doc {n}", "kind": "other", "uri": f"s3://b/{n}", "sha256": f"{n}" * 64}
+        assert operator.post(f"/api/v1/assets/{asset.pk}/documents/", body, format="json").status_code == 201
+    names, url = [], f"/api/v1/assets/{asset.pk}/documents/?page_size=2"
+    while url:
+        page = operator.get(url).json()
+        assert set(page) == {"next", "previous", "results"} and len(page["results"]) <= 2
+        names += [row["name"] for row in page["results"]]
+        url = page["next"]
+    assert names == [f"Doc {n}" for n in reversed(range(5))]
+
+
+def test_history_is_cursor_paginated_by_seq_with_pages_of_at_most_100(users, client_for, make_asset):
+    asset = make_asset("draft")
+    operator = client_for(users["operator"])
+    for n in range(104):
+        operator.patch(f"/api/v1/assets/{asset.pk}/", {"name": f"Name {n}"}, format="json")
+    auditor = client_for(users["auditor"])
+    first = auditor.get(f"/api/v1/assets/{asset.pk}/history/?page_size=500").json()
+    assert len(first["results"]) == 100 and first["next"] and first["previous"] is None
+    second = auditor.get(first["next"]).json()
+    seqs = [event["seq"] for event in first["results"] + second["results"]]
+    assert len(seqs) == 105 and seqs == sorted(seqs)
+    assert second["next"] is None
+
+
+def test_listing_assets_takes_a_fixed_number_of_queries(users, client_for, make_asset, django_assert_max_num_queries):
+    for _ in range(6):
+        make_asset("approved")
+    client = client_for(users["auditor"])
+    with django_assert_max_num_queries(3):  # roles, the page of assets with their users joined, nothing per row
+        response = client.get("/api/v1/assets/")
+    rows = response.json()["results"]
+    assert len(rows) == 6
+    assert {(row["submitted_by"], row["reviewed_by"]) for row in rows} == {("operator-user", "compliance-user")}
+
+
+def test_an_empty_patch_changes_nothing_and_records_nothing(operator, make_asset):
+    asset = make_asset("draft")
+    url = f"/api/v1/assets/{asset.pk}/"
+    events = AuditEvent.objects.count()
+    for body in ({}, {"name": asset.name}):
+        response = operator.patch(url, body, format="json")
+        assert response.status_code == 200
+        assert response.json()["version"] == asset.version and response["ETag"] == f'"{asset.pk}-{asset.version}"'
+    assert AuditEvent.objects.count() == events

@@ -46,6 +46,20 @@ MATRIX = {
     "documents add": ("draft", "post", "{id}/documents/", "upload", _expect({"admin", "operator"}, 201)),
     "document read": ("draft", "get", "{id}/documents/{doc}/", None, _expect(STAFF, 200, investor_hidden=True)),
     "document remove": ("draft", "delete", "{id}/documents/{doc}/", None, _expect({"admin", "operator"}, 204)),
+    "document download": (
+        "draft",
+        "get",
+        "{id}/documents/{file_doc}/download/",
+        None,
+        _expect(STAFF, 200, investor_hidden=True),
+    ),
+    "document download tokenized": (
+        "tokenized",
+        "get",
+        "{id}/documents/{file_doc}/download/",
+        None,
+        _expect(STAFF | {"investor"}, 200),
+    ),
     "history": ("draft", "get", "{id}/history/", None, _expect({"admin", "compliance", "auditor"}, 200)),
     "illegal approve of a draft": ("draft", "post", "{id}/approve/", {}, _expect({"admin", "compliance"}, 409)),
     "illegal submit of an approved asset": (
@@ -74,15 +88,41 @@ def _asset_in(state: str, make_asset) -> Asset:
     return make_asset(state)
 
 
+_PATHS = {
+    "draft": [],
+    "under_review": ["submit"],
+    "approved": ["submit", "approve"],
+    "suspended": ["submit", "approve", "suspend"],
+    "tokenized": ["submit", "approve"],
+}
+
+
+def _asset_with_documents(state: str, users, make_asset):
+    """An asset in `state` with a referenced and a stored document, both attached while it was a draft."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    asset = make_asset("draft")
+    operator = users["operator"]
+    reference = services.document_add(
+        actor=operator, asset_id=asset.pk, name="Deed", kind="title_deed", uri="s3://deeds/1", sha256="a" * 64
+    )
+    upload = SimpleUploadedFile("deed.pdf", _pdf(), content_type="application/pdf")
+    stored = services.document_add(actor=operator, asset_id=asset.pk, name="Scan", kind="title_deed", upload=upload)
+    for step in _PATHS[state]:
+        actor = operator if step == "submit" else users["compliance"]
+        services.asset_transition(actor=actor, asset_id=asset.pk, transition=step, reason="because")
+    if state == "tokenized":  # the tokenize transition belongs to the tokenization domain
+        Asset.objects.filter(pk=asset.pk).update(status=AssetStatus.TOKENIZED)
+    return Asset.objects.get(pk=asset.pk), reference, stored
+
+
 @pytest.mark.parametrize("endpoint", list(MATRIX))
 @pytest.mark.parametrize("role", ALL)
-def test_role_gets_the_spec_answer(endpoint, role, users, client_for, make_asset):
+def test_role_gets_the_spec_answer(endpoint, role, users, client_for, make_asset, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     state, method, suffix, body, answers = MATRIX[endpoint]
-    asset = _asset_in(state, make_asset)
-    document = services.document_add(
-        actor=users["operator"], asset_id=asset.pk, name="Deed", kind="title_deed", uri="s3://deeds/1", sha256="a" * 64
-    )
-    path = "/api/v1/assets/" + suffix.format(id=asset.pk, doc=document.pk)
+    asset, document, stored = _asset_with_documents(state, users, make_asset)
+    path = "/api/v1/assets/" + suffix.format(id=asset.pk, doc=document.pk, file_doc=stored.pk)
     client = client_for(None if role == "anonymous" else users[role])
     if body == "create":
         response = client.post(path, CREATE_BODY, format="json")

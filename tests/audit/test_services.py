@@ -1,13 +1,14 @@
 """The audit chain: each event links to the previous hash; recomputing the chain gives the stored hashes."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from audit.canonical import GENESIS_HASH, event_hash
 from audit.models import AuditChainHead, AuditEvent
 from audit.selectors import audit_chain_verify
 from audit.services import Actor, audit_event_record
 from rwa_service.exceptions import Conflict
+from tests.audit.triggers import audit_triggers_disabled
 
 
 def _record(n: int = 1, **overrides):
@@ -45,8 +46,9 @@ def test_verify_reports_a_valid_chain_with_its_head():
 @pytest.mark.django_db
 def test_verify_names_the_first_event_edited_behind_the_orms_back():
     _record(4)
-    with connection.cursor() as cursor:
+    with audit_triggers_disabled(), connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditevent SET reason = %s WHERE seq = 3", ["forged"])
+    assert AuditEvent.objects.get(seq=3).reason == "forged"
     result = audit_chain_verify()
     assert (result.valid, result.first_bad_seq, result.length) == (False, 3, 2)
 
@@ -54,10 +56,83 @@ def test_verify_names_the_first_event_edited_behind_the_orms_back():
 @pytest.mark.django_db
 def test_verify_detects_a_deleted_event():
     _record(4)
-    with connection.cursor() as cursor:
+    with audit_triggers_disabled(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE seq = 2")
+    assert not AuditEvent.objects.filter(seq=2).exists()
     result = audit_chain_verify()
     assert (result.valid, result.first_bad_seq) == (False, 2)
+
+
+@pytest.mark.django_db
+def test_verify_detects_a_cut_tail_against_the_chain_head():
+    events = _record(4)
+    with audit_triggers_disabled(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE seq = 4")
+    assert list(AuditEvent.objects.values_list("seq", flat=True)) == [1, 2, 3]  # what is left links up fine
+    result = audit_chain_verify()
+    assert (result.valid, result.first_bad_seq, result.length, result.head_hash) == (False, 4, 3, events[2].hash)
+
+
+@pytest.mark.django_db
+def test_verify_detects_a_newest_event_rewritten_with_a_recomputed_hash():
+    events = _record(3)
+    forged = AuditEvent.objects.get(seq=3)
+    forged.reason = "forged"
+    forged_hash = event_hash(prev_hash=forged.prev_hash, fields=forged.hashed_fields())
+    with audit_triggers_disabled(), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET reason = %s, hash = %s WHERE seq = 3", ["forged", forged_hash])
+    result = audit_chain_verify()
+    assert (result.valid, result.first_bad_seq, result.length, result.head_hash) == (False, 3, 2, events[1].hash)
+
+
+@pytest.mark.django_db
+def test_verify_detects_an_event_the_head_does_not_cover():
+    _record(2)
+    AuditChainHead.objects.filter(pk=1).update(seq=1, hash=AuditEvent.objects.get(seq=1).hash)
+    result = audit_chain_verify()
+    assert (result.valid, result.first_bad_seq, result.length) == (False, 2, 1)
+
+
+@pytest.mark.django_db
+def test_verify_of_an_empty_trail_is_valid():
+    result = audit_chain_verify()
+    assert (result.valid, result.length, result.head_hash, result.first_bad_seq) == (True, 0, GENESIS_HASH, None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_auditevent SET reason = 'forged' WHERE seq = 1", "DELETE FROM audit_auditevent WHERE seq = 1"],
+    ids=["update", "delete"],
+)
+def test_the_database_refuses_raw_updates_and_deletes_of_events(statement):
+    (event,) = _record(1)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    stored = AuditEvent.objects.get(seq=event.seq)
+    assert (stored.reason, stored.hash) == ("", event.hash)
+    assert audit_chain_verify().valid
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_to_wipe_the_whole_trail():
+    # PostgreSQL: TRUNCATE (a statement trigger). SQLite has no TRUNCATE; its equivalent is an unqualified DELETE,
+    # which it would run as a truncation without the trigger.
+    wipe = "TRUNCATE audit_auditevent" if connection.vendor == "postgresql" else "DELETE FROM audit_auditevent"
+    _record(2)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(wipe)
+    assert AuditEvent.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_triggers_are_back_after_a_test_switched_them_off():
+    _record(1)
+    with audit_triggers_disabled():
+        pass
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent")
+    assert AuditEvent.objects.count() == 1
 
 
 @pytest.mark.django_db
@@ -103,3 +178,10 @@ def test_actor_user_and_request_id_are_recorded(users):
         _current_request_id.reset(token)
     stored = AuditEvent.objects.get(seq=event.seq)
     assert (stored.actor, stored.actor_user_id, stored.request_id) == ("operator-user", users["operator"].pk, "req-77")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transactional_test_may_record_events_and_still_be_flushed_after_it():
+    # The flush that ends this test must get past the append-only triggers (see tests/conftest.py).
+    _record(2)
+    assert audit_chain_verify().valid

@@ -152,6 +152,7 @@ def test_token_endpoint_is_rate_limited_with_a_429_problem(users, settings):
     assert first.status_code == second.status_code == 401
     body = problem_of(third, status=429, code="rate_limited")
     assert "access" not in body and "refresh" not in body
+    assert third["Retry-After"] == "60"
     request_id_of(third)
 
 
@@ -196,3 +197,83 @@ def test_problem_body_is_plain_json_even_when_the_client_accepts_anything(users,
 
     problem_of(response, status=403, code="permission_denied")
     assert json.loads(response.content)["status"] == 403
+
+
+def test_a_multipart_body_over_the_memory_limit_is_413_problem_not_500(users, client_for, make_asset, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    asset = make_asset("draft")
+    form = {"name": "x" * 5000, "kind": "other", "uri": "s3://b/k", "sha256": "a" * 64}
+
+    response = client_for(users["operator"]).post(f"{ASSETS}{asset.pk}/documents/", form, format="multipart")
+
+    body = problem_of(response, status=413, code="payload_too_large")
+    assert "DATA_UPLOAD" not in body["detail"]
+    request_id_of(response)
+
+
+def test_other_suspicious_requests_are_400_bad_request_problems(users, client_for, make_asset, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 3
+    asset = make_asset("draft")
+    form = {f"field{n}": "x" for n in range(10)} | {"name": "Deed", "kind": "other"}
+
+    response = client_for(users["operator"]).post(f"{ASSETS}{asset.pk}/documents/", form, format="multipart")
+
+    problem_of(response, status=400, code="bad_request")
+
+
+@pytest.mark.django_db
+def test_a_disallowed_host_is_400_problem_from_handler400():
+    response = APIClient().get("/healthz", HTTP_HOST="evil.example", HTTP_X_REQUEST_ID="bad-host-1")
+
+    body = problem_of(response, status=400, code="bad_request")
+    assert body["instance"] == "urn:request:bad-host-1"
+    assert "evil.example" not in body["detail"]
+
+
+@pytest.mark.django_db
+def test_a_form_body_over_the_memory_limit_outside_drf_is_413_problem(settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = APIClient().post(
+        "/admin/login/", "username=" + "x" * 5000, content_type="application/x-www-form-urlencoded"
+    )
+
+    problem_of(response, status=413, code="payload_too_large")
+
+
+def test_permission_denied_outside_drf_is_403_problem_from_handler403(users):
+    from django.test import Client
+
+    users["valuer"].is_staff = True
+    users["valuer"].save(update_fields=["is_staff"])
+    client = Client()
+    client.force_login(users["valuer"])
+
+    response = client.get("/admin/assets/asset/add/")
+
+    problem_of(response, status=403, code="permission_denied")
+
+
+def test_a_post_without_its_csrf_token_is_403_csrf_problem(users):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(users["operator"])
+
+    response = client.post("/admin/logout/", {})
+
+    body = problem_of(response, status=403, code="csrf_failed")
+    assert "csrf" in body["detail"].lower()
+
+
+@pytest.mark.parametrize("view_name", ["ratelimited_view", "permission_denied_view"])
+def test_a_rate_limit_outside_drf_is_429_with_retry_after(view_name):
+    from django.test import RequestFactory
+    from django_ratelimit.exceptions import Ratelimited
+
+    from rwa_service.api import errors
+
+    response = getattr(errors, view_name)(RequestFactory().post("/somewhere"), Ratelimited())
+
+    problem_of(response, status=429, code="rate_limited")
+    assert response["Retry-After"] == "60"

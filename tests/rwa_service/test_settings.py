@@ -1,7 +1,6 @@
 """Production settings refuse to start without their secrets and pass the deploy checks; roles exist after migrate."""
 
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -43,11 +42,15 @@ def _random_key() -> str:
 
 
 def _production_env(**overrides: str | None) -> dict[str, str]:
+    """Everything production requires; settings and `check --deploy` read the URLs without connecting."""
     values = {
         "DJANGO_SETTINGS_MODULE": PRODUCTION,
         "SECRET_KEY": _random_key(),
         "ALLOWED_HOSTS": "api.example.com",
         "PII_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/rwa",
+        "REDIS_URL": "redis://127.0.0.1:6379/1",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/2",
     }
     return clean_env(**(values | overrides))
 
@@ -57,6 +60,52 @@ def test_production_refuses_to_start_without_the_pii_encryption_keys():
 
     assert result.returncode != 0
     assert "PII_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_production_refuses_to_start_without_database_url():
+    result = run_python(SETUP, env=_production_env(DATABASE_URL=None))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DATABASE_URL" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:////tmp/rwa.sqlite3", "mysql://user:pass@db:3306/rwa"], ids=["sqlite", "mysql"]
+)
+def test_production_refuses_a_database_other_than_postgresql(url):
+    result = run_python(SETUP, env=_production_env(DATABASE_URL=url))
+
+    assert result.returncode != 0
+    assert "DATABASE_URL must point at PostgreSQL" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_celery_broker_url():
+    result = run_python(SETUP, env=_production_env(CELERY_BROKER_URL=None))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "CELERY_BROKER_URL" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["filesystem://", "memory://"])
+def test_production_refuses_a_broker_other_than_redis_or_rabbitmq(url):
+    result = run_python(SETUP, env=_production_env(CELERY_BROKER_URL=url))
+
+    assert result.returncode != 0
+    assert "CELERY_BROKER_URL must be a Redis" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:6379/2", "rediss://redis.internal:6380/0", "amqp://guest:guest@rabbit:5672//"]
+)
+def test_production_accepts_a_redis_or_rabbitmq_broker(url):
+    code = SETUP + "; from django.conf import settings; print(settings.CELERY_BROKER_URL)"
+
+    result = run_python(code, env=_production_env(CELERY_BROKER_URL=url))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == url
 
 
 def test_production_refuses_to_start_without_secret_key():
@@ -129,20 +178,15 @@ def _check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_production_passes_check_deploy_at_warning_level():
-    passthrough = {key: os.environ[key] for key in ("DATABASE_URL",) if key in os.environ}
     # Production needs a shared cache for rate limits; the check inspects the backend and does not connect.
-    passthrough["REDIS_URL"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1")
-
-    result = _check_deploy(_production_env(**passthrough))
+    result = _check_deploy(_production_env())
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
 
 def test_production_check_deploy_refuses_a_process_local_cache_for_rate_limits():
-    passthrough = {key: os.environ[key] for key in ("DATABASE_URL",) if key in os.environ}
-
-    result = _check_deploy(_production_env(REDIS_URL=None, **passthrough))
+    result = _check_deploy(_production_env(REDIS_URL=None))
 
     assert result.returncode != 0
     assert "django_ratelimit.E003" in result.stderr

@@ -141,3 +141,68 @@ def test_put_is_405_for_an_admin_too(users, client_for, make_asset):
 
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("setting", ["permission_classes", "authentication_classes"])
+def test_an_action_setting_its_own_permission_or_authentication_fails_at_class_creation(setting):
+    from rest_framework.decorators import action
+
+    loosened = {"permission_classes": [AllowAny], "authentication_classes": [BasicAuthentication]}[setting]
+    with pytest.raises(ImproperlyConfigured, match=setting):
+
+        class Loophole(BaseViewSet):
+            role_rules = {"peek": ALL_ROLES}
+
+            @action(detail=False, methods=["get"], **{setting: loosened})
+            def peek(self, request):
+                return None
+
+
+def test_an_action_with_other_settings_is_accepted():
+    from rest_framework.decorators import action
+
+    class Paged(BaseViewSet):
+        role_rules = {"recent": ALL_ROLES}
+
+        @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+        def recent(self, request):
+            return None
+
+    assert [extra.__name__ for extra in Paged.get_extra_actions()] == ["recent"]
+
+
+@pytest.mark.parametrize("method", ["get_permissions", "get_authenticators"])
+def test_overriding_get_permissions_or_get_authenticators_fails_at_class_creation(method):
+    with pytest.raises(ImproperlyConfigured, match=method):
+        type("Bypass", (BaseViewSet,), {method: lambda self: []})
+
+
+def test_a_refused_action_names_the_roles_that_may_run_it(users, client_for, make_asset):
+    asset = make_asset("under_review")
+
+    response = client_for(users["operator"]).post(f"/api/v1/assets/{asset.pk}/approve/", {}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["detail"] == "This action needs one of the roles: compliance."
+    create = client_for(users["valuer"]).post("/api/v1/assets/", {}, format="json")
+    assert create.json()["detail"] == "This action needs one of the roles: operator."
+    history = client_for(users["operator"]).get(f"/api/v1/assets/{asset.pk}/history/")
+    assert history.json()["detail"] == "This action needs one of the roles: auditor, compliance."
+
+
+def test_an_undeclared_action_names_admin_as_the_role_it_needs(users):
+    class Partial(BaseViewSet):
+        role_rules = {}
+
+        def scoped_queryset(self, *, user):
+            return Asset.objects.none()
+
+        def list(self, request):
+            return None
+
+    request = APIRequestFactory().get("/partial/")
+    force_authenticate(request, user=users["operator"])
+    response = Partial.as_view({"get": "list"})(request)
+
+    assert response.status_code == 403
+    assert response.data["detail"] == "This action needs one of the roles: admin."
