@@ -116,6 +116,8 @@ def _kyc(party: Party, side: str, f: Facts, code: int) -> RuleResult:
     rule = f"{side}-kyc"
     if not f.rules.require_kyc:
         return _ok(rule, "KYC is not required for this token.")
+    if party.kyc_status == KycStatus.EXPIRED:  # the nightly sweep's verdict: the same code as before it ran
+        return _fail(rule, f"The {side}'s KYC has expired.", code, f"{side}-kyc-expired")
     if party.kyc_status != KycStatus.VERIFIED:
         return _fail(rule, f"The {side}'s KYC is {party.kyc_status}.", code, f"{side}-kyc")
     if party.kyc_expires_at is not None and party.kyc_expires_at <= f.now:
@@ -127,11 +129,9 @@ def _sender_rules(f: Facts) -> list[RuleResult]:
     s, amount = f.sender, f.amount
     results = []
     if f.mode == Mode.TRANSFER:
-        results.append(
-            _ok("not-owner", "The caller may move tokens from this wallet.")
-            if f.caller_owns_sender
-            else _fail("not-owner", "The sending wallet is not the caller's.", 0x58, "not-owner")
-        )
+        if not f.caller_owns_sender:  # say nothing more of someone else's wallet (balance, KYC, freezes)
+            return [_fail("not-owner", "The sending wallet is not the caller's.", 0x58, "not-owner")]
+        results.append(_ok("not-owner", "The caller may move tokens from this wallet."))
         if s.wallet_frozen or s.wallet_status != WalletStatus.ACTIVE:
             results.append(_fail("sender-frozen", "The sending wallet is frozen or lost.", 0x56, "sender-frozen"))
         else:

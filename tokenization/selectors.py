@@ -92,6 +92,18 @@ def cap_table(
     ]  # fmt: skip
 
 
+def token_supply(*, token: TokenClass, as_of_seq: int | None = None, as_of_time: datetime | None = None) -> Decimal:
+    """The class's total supply, now or as it stood at a ledger sequence or a time (from the issuance legs)."""
+    if as_of_seq is None and as_of_time is None:
+        return token.total_supply
+    legs = LedgerLeg.objects.filter(account__token_class=token, account__kind=AccountKind.ISSUANCE)
+    if as_of_seq is not None:
+        legs = legs.filter(entry_id__lte=as_of_seq)
+    if as_of_time is not None:
+        legs = legs.filter(entry__created_at__lte=as_of_time)
+    return -(legs.aggregate(total=Sum("amount"))["total"] or Decimal(0))
+
+
 def asset_outstanding_supply(*, asset_id: Any) -> Decimal:
     """Units of every class over the asset still in holders' hands."""
     total = TokenClass.objects.filter(asset_id=asset_id).aggregate(total=Sum("total_supply"))["total"]

@@ -1,9 +1,11 @@
 """Tokenization API: token classes, transfers and the cap table, investors and wallets, operations. Thin: each
 write is one service call; POSTs that move value are idempotent."""
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_aware, make_aware
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -146,9 +148,8 @@ class TokenClassViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
         as_of = request.query_params.get("as_of")
         seq, moment = _parse_as_of(as_of)
         rows = selectors.cap_table(user=request.user, token=token, as_of_seq=seq, as_of_time=moment)
-        body = {"token": token.pk, "as_of": as_of, "total_supply": str(int(token.total_supply)), "holders": rows}
-        if as_of:
-            body["total_supply"] = str(sum(int(row["balance"]) for row in rows))
+        supply = selectors.token_supply(token=token, as_of_seq=seq, as_of_time=moment)
+        body = {"token": token.pk, "as_of": as_of, "total_supply": str(int(supply)), "holders": rows}
         for row in rows:
             row["balance"] = str(int(row["balance"]))
             row["frozen_amount"] = None if row["frozen_amount"] is None else str(int(row["frozen_amount"]))
@@ -270,15 +271,27 @@ class TokenClassViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
         return Response(TokenClassSerializer(token).data)
 
 
+_SEQ = re.compile(r"[0-9]{1,19}")
+
+
 def _parse_as_of(value: str | None) -> tuple[int | None, datetime | None]:
+    """A ledger sequence (digits) or an ISO 8601 time (UTC when it names no offset); anything else is a 400."""
     if not value:
         return None, None
-    if value.isdigit():
+    invalid = ValidationFailed(
+        "as_of is an ISO 8601 time or a ledger sequence.", errors={"as_of": ["An ISO 8601 time or a sequence."]}
+    )
+    if _SEQ.fullmatch(value):
+        if int(value) > 2**63 - 1:
+            raise invalid
         return int(value), None
-    moment = parse_datetime(value)
+    try:
+        moment = parse_datetime(value)
+    except ValueError as exc:  # well-formed but impossible, e.g. 30 February
+        raise invalid from exc
     if moment is None:
-        raise ValidationFailed("as_of is an ISO 8601 time or a ledger sequence.", errors={"as_of": ["Invalid."]})
-    return None, moment
+        raise invalid
+    return None, moment if is_aware(moment) else make_aware(moment, UTC)
 
 
 class InvestorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):

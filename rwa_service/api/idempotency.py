@@ -30,6 +30,7 @@ def idempotent_response(request: Request, run: Callable[[], tuple[int, Any]]) ->
             title=exc.title,
             detail=exc.detail,
             errors=exc.errors,
+            request_id=getattr(request, "request_id", ""),
             **exc.extra,
         )
         return exc.status_code, body

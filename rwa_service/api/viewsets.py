@@ -51,3 +51,10 @@ class BaseViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet:
         return self.scoped_queryset(user=self.request.user)
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """List filters, search and ordering apply to lists; a detail route looks one object up in the scoped
+        queryset as it is (building a FilterSet per detail request costs without changing the answer)."""
+        if self.detail:
+            return queryset
+        return super().filter_queryset(queryset)

@@ -34,7 +34,7 @@ def _replay(row: IdempotencyKey, request_hash: str) -> tuple[int, Any, bool]:
         raise Unprocessable(
             "This Idempotency-Key was used with a different request; use a new key.", code="idempotency_key_reused"
         )
-    return row.response_status, row.response_body, True
+    return row.response_status, json.loads(row.response_body), True
 
 
 def idempotent_call(
@@ -86,9 +86,9 @@ def idempotent_call(
                 status, answer = run()
         except DomainError as exc:
             status, answer = on_error(exc)
-        row.response_status, row.response_body = status, json.loads(json.dumps(answer, cls=DjangoJSONEncoder))
+        row.response_status, row.response_body = status, json.dumps(answer, cls=DjangoJSONEncoder)
         row.save(update_fields=["response_status", "response_body", "updated_at"])
-    return status, row.response_body, False
+    return status, json.loads(row.response_body), False
 
 
 def idempotency_keys_purge() -> int:
