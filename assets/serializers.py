@@ -1,17 +1,36 @@
 """Asset API shapes. Serializers validate the request's form; services own every rule and every write."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.asset_types import AssetType
 from assets.models import Asset, Document, DocumentKind
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class UsernameField(serializers.Field):
+    """The username behind a user foreign key: from the selector's `<name>_name` annotation when present (no join),
+    else from the related user."""
+
+    def __init__(self, relation: str, **kwargs: object) -> None:
+        self.relation = relation
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, asset: Asset) -> str | None:
+        annotated = f"{self.relation}_name"
+        if annotated in asset.__dict__:
+            return asset.__dict__[annotated]
+        user = getattr(asset, self.relation)
+        return user.username if user is not None else None
+
+
 class AssetSerializer(serializers.ModelSerializer):
     """The asset as integrators read it. `status`, `reference`, `created_by` and `version` are server-owned."""
 
-    created_by = serializers.CharField(source="created_by.username", read_only=True)
-    submitted_by = serializers.CharField(source="submitted_by.username", read_only=True, allow_null=True)
-    reviewed_by = serializers.CharField(source="reviewed_by.username", read_only=True, allow_null=True)
+    created_by = UsernameField("created_by")
+    submitted_by = UsernameField("submitted_by", allow_null=True)
+    reviewed_by = UsernameField("reviewed_by", allow_null=True)
     current_valuation = serializers.SerializerMethodField()
 
     class Meta:

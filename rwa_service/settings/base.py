@@ -149,6 +149,7 @@ LOGIN_URL = "/api-auth/login/"
 CSRF_FAILURE_VIEW = "rwa_service.api.errors.csrf_failure_view"  # a problem+json 403, like every other error
 LOGIN_REDIRECT_URL = "/api/v1/"
 
+USER_CACHE_SECONDS = env.int("USER_CACHE_SECONDS", default=60)  # evicted at once when a user or their roles change
 ACCESS_TOKEN_MINUTES = min(env.int("JWT_ACCESS_MINUTES", default=15), 15)  # never longer than 15 minutes
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=ACCESS_TOKEN_MINUTES),
@@ -163,7 +164,7 @@ SIMPLE_JWT = {
 # --- REST framework -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rwa_service.accounts.authentication.CachedJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -16,6 +16,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One file per test process, so parallel runs on one machine do not share (and destroy) each other's database.
     _test_db = str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")
     DATABASES["default"]["TEST"] = {"NAME": env("SQLITE_TEST_PATH", default=_test_db)}
+# Parallel test runs on one machine share one Redis: keep their cache keys apart.
+CACHES["default"]["KEY_PREFIX"] = f"rwa-test-{os.getpid()}"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default="/tmp/rwa-test-media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -7,8 +7,8 @@ Concurrency runs real threads on both backends: each thread has its own APIClien
 (closed at the end), the test is transactional so the threads see committed rows. On SQLite the test database is a
 file (settings.test sets DATABASES TEST NAME) in WAL mode with BEGIN IMMEDIATE, so the threads genuinely contend for
 the write lock and queue on it; on PostgreSQL the duplicates wait on the key's unique index. No test is skipped on
-either backend. The transactional tests use serialized_rollback, so their flush does not re-run post_migrate and the
-next serialized_rollback test (the ledger concurrency suite) can restore the initial data without duplicates."""
+either backend. After a transactional test Django flushes the tables; nothing later depends on data from migrations
+(role groups are made on demand by the factories, the audit chain head by its first writer)."""
 
 import json
 import threading
@@ -327,7 +327,7 @@ def _post_concurrently(calls: list[tuple], *, threads: int) -> list:
     return answers
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_ten_concurrent_duplicates_make_exactly_one_transfer(users, make_token):
     token = make_token()
     alice = WalletFactory(investor=InvestorFactory(user=users["investor"]))
@@ -357,7 +357,7 @@ def test_ten_concurrent_duplicates_make_exactly_one_transfer(users, make_token):
     assert IdempotencyKey.objects.filter(key=key).count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_with_two_keys_make_exactly_two_transfers(users, make_token):
     """Five threads send key A and five key B (same body): the ledger gets one transfer per key, no more."""
     token = make_token()
