@@ -21,9 +21,7 @@ def asset_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Asset]:
         return assets
     if user_has_role(user, Role.INVESTOR):
         held = Exists(
-            Account.objects.filter(
-                token_class__asset=OuterRef("pk"), wallet__investor__user_id=user.pk, balance__gt=0
-            )
+            Account.objects.filter(token_class__asset=OuterRef("pk"), wallet__investor__user_id=user.pk, balance__gt=0)
         )
         return assets.filter(Q(status=AssetStatus.TOKENIZED) | Q(held))
     return assets.none()
