@@ -39,3 +39,5 @@ logconfig_dict = {
         "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
     },
 }
+if accesslog is None:  # GUNICORN_ACCESS_LOG="": gunicorn logs access whenever logconfig_dict is set, so mute it
+    logconfig_dict["loggers"]["gunicorn.access"] = {"handlers": [], "level": "CRITICAL", "propagate": False}
