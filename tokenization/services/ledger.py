@@ -248,43 +248,73 @@ def _audit(*, actor: Actor, action: str, entry: LedgerEntry, reason: str = "", b
     )
 
 
+# mode → (ledger entry kind, audit action, chain gateway method)
+_MOVES = {
+    Mode.TRANSFER: (EntryKind.TRANSFER, "transfer.settled", "transfer"),
+    Mode.FORCED: (EntryKind.FORCED_TRANSFER, "transfer.forced", "force_transfer"),
+    Mode.MINT: (EntryKind.MINT, "token.minted", "mint"),
+    Mode.BURN: (EntryKind.BURN, "token.burned", "burn"),
+}
+
+
+def _move(
+    *,
+    mode: Mode,
+    caller: AbstractBaseUser | Actor,
+    token_id: Any,
+    sender: Wallet | None,
+    receiver: Wallet | None,
+    amount: Any,
+    reason: str,
+) -> LedgerEntry:
+    """The one path of every movement: evaluate the rules under locks, post the balanced entry, keep the supply,
+    settle through the chain gateway, and record the audit event, all in the caller's transaction."""
+    value = parse_amount(amount)
+    decision, locked = _evaluate(
+        token_id=token_id, mode=mode, sender=sender, receiver=receiver, amount=value, caller=caller, lock=True
+    )
+    if not decision.allowed:
+        raise TransferBlocked(decision)
+    kind, action, gateway_method = _MOVES[mode]
+    debit = locked.issuance if mode == Mode.MINT else locked.sender_account
+    credit = locked.issuance if mode == Mode.BURN else locked.receiver_account
+    before = None
+    if mode == Mode.FORCED:
+        free = debit.balance - debit.frozen_amount
+        before = {"from_frozen_amount": str(debit.frozen_amount)}
+        if value > free:
+            debit.frozen_amount -= value - free  # unfreeze exactly the shortfall
+    actor = actor_of(caller)
+    entry = _post(locked=locked, kind=kind, amount=value, debit=debit, credit=credit, actor=actor, reason=reason)
+    if mode in (Mode.MINT, Mode.BURN):
+        locked.token.total_supply += value if mode == Mode.MINT else -value
+        locked.token.save(update_fields=["total_supply", "updated_at"])
+    addresses = {}
+    if sender is not None:
+        addresses["from_address"] = sender.address
+    if receiver is not None:
+        addresses["to_address"] = receiver.address
+    settle = getattr(chain_gateway(), gateway_method)
+    _settle(entry, lambda entry_id: settle(token_id=str(locked.token.pk), amount=value, entry_id=entry_id, **addresses))
+    _audit(actor=actor, action=action, entry=entry, reason=reason, before=before)
+    return entry
+
+
 @transaction.atomic
 def token_transfer(
     *, caller: AbstractBaseUser, token_id: Any, from_wallet: Any, to_wallet: Any, amount: Any
 ) -> LedgerEntry:
     """Moves `amount` between two wallets when every rule allows it; otherwise 422 with the decision."""
     require_role(caller, Role.OPERATOR, Role.COMPLIANCE, Role.INVESTOR)
-    sender = wallet_by_ref(from_wallet, field="from_wallet")
-    receiver = wallet_by_ref(to_wallet, field="to_wallet")
-    value = parse_amount(amount)
-    decision, locked = _evaluate(
-        token_id=token_id, mode=Mode.TRANSFER, sender=sender, receiver=receiver, amount=value, caller=caller, lock=True
-    )
-    if not decision.allowed:
-        raise TransferBlocked(decision)
-    actor = actor_of(caller)
-    entry = _post(
-        locked=locked,
-        kind=EntryKind.TRANSFER,
-        amount=value,
-        debit=locked.sender_account,
-        credit=locked.receiver_account,
-        actor=actor,
+    return _move(
+        mode=Mode.TRANSFER,
+        caller=caller,
+        token_id=token_id,
+        sender=wallet_by_ref(from_wallet, field="from_wallet"),
+        receiver=wallet_by_ref(to_wallet, field="to_wallet"),
+        amount=amount,
         reason="",
     )
-    gateway = chain_gateway()
-    _settle(
-        entry,
-        lambda entry_id: gateway.transfer(
-            token_id=str(locked.token.pk),
-            from_address=sender.address,
-            to_address=receiver.address,
-            amount=value,
-            entry_id=entry_id,
-        ),
-    )
-    _audit(actor=actor, action="transfer.settled", entry=entry)
-    return entry
 
 
 @transaction.atomic
@@ -297,42 +327,15 @@ def token_force_transfer(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("A forced transfer needs a reason.", errors={"reason": ["This field is required."]})
-    sender = wallet_by_ref(from_wallet, field="from_wallet")
-    receiver = wallet_by_ref(to_wallet, field="to_wallet")
-    value = parse_amount(amount)
-    decision, locked = _evaluate(
-        token_id=token_id, mode=Mode.FORCED, sender=sender, receiver=receiver, amount=value, caller=caller, lock=True
-    )
-    if not decision.allowed:
-        raise TransferBlocked(decision)
-    account = locked.sender_account
-    free = account.balance - account.frozen_amount
-    before = {"from_frozen_amount": str(account.frozen_amount)}
-    if value > free:
-        account.frozen_amount -= value - free  # unfreeze exactly the shortfall
-    actor = actor_of(caller)
-    entry = _post(
-        locked=locked,
-        kind=EntryKind.FORCED_TRANSFER,
-        amount=value,
-        debit=account,
-        credit=locked.receiver_account,
-        actor=actor,
+    return _move(
+        mode=Mode.FORCED,
+        caller=caller,
+        token_id=token_id,
+        sender=wallet_by_ref(from_wallet, field="from_wallet"),
+        receiver=wallet_by_ref(to_wallet, field="to_wallet"),
+        amount=amount,
         reason=reason,
     )
-    gateway = chain_gateway()
-    _settle(
-        entry,
-        lambda entry_id: gateway.force_transfer(
-            token_id=str(locked.token.pk),
-            from_address=sender.address,
-            to_address=receiver.address,
-            amount=value,
-            entry_id=entry_id,
-        ),
-    )
-    _audit(actor=actor, action="transfer.forced", entry=entry, reason=reason, before=before)
-    return entry
 
 
 @transaction.atomic
@@ -342,33 +345,15 @@ def token_mint(
     """Issues new supply to a wallet whose investor the receiver-side rules admit."""
     require_role(caller, Role.OPERATOR)
     receiver = wallet_by_ref(to_wallet, field="to_wallet")
-    value = parse_amount(amount)
-    decision, locked = _evaluate(
-        token_id=token_id, mode=Mode.MINT, sender=None, receiver=receiver, amount=value, caller=caller, lock=True
-    )
-    if not decision.allowed:
-        raise TransferBlocked(decision)
-    actor = actor_of(caller)
-    entry = _post(
-        locked=locked,
-        kind=EntryKind.MINT,
-        amount=value,
-        debit=locked.issuance,
-        credit=locked.receiver_account,
-        actor=actor,
+    return _move(
+        mode=Mode.MINT,
+        caller=caller,
+        token_id=token_id,
+        sender=None,
+        receiver=receiver,
+        amount=amount,
         reason=(reason or "").strip(),
     )
-    locked.token.total_supply += value
-    locked.token.save(update_fields=["total_supply", "updated_at"])
-    gateway = chain_gateway()
-    _settle(
-        entry,
-        lambda entry_id: gateway.mint(
-            token_id=str(locked.token.pk), to_address=receiver.address, amount=value, entry_id=entry_id
-        ),
-    )
-    _audit(actor=actor, action="token.minted", entry=entry, reason=entry.reason)
-    return entry
 
 
 @transaction.atomic
@@ -378,33 +363,15 @@ def token_burn(
     """Destroys supply held (unfrozen) by a wallet."""
     require_role(caller, Role.OPERATOR)
     sender = wallet_by_ref(from_wallet, field="from_wallet")
-    value = parse_amount(amount)
-    decision, locked = _evaluate(
-        token_id=token_id, mode=Mode.BURN, sender=sender, receiver=None, amount=value, caller=caller, lock=True
-    )
-    if not decision.allowed:
-        raise TransferBlocked(decision)
-    actor = actor_of(caller)
-    entry = _post(
-        locked=locked,
-        kind=EntryKind.BURN,
-        amount=value,
-        debit=locked.sender_account,
-        credit=locked.issuance,
-        actor=actor,
+    return _move(
+        mode=Mode.BURN,
+        caller=caller,
+        token_id=token_id,
+        sender=sender,
+        receiver=None,
+        amount=amount,
         reason=(reason or "").strip(),
     )
-    locked.token.total_supply -= value
-    locked.token.save(update_fields=["total_supply", "updated_at"])
-    gateway = chain_gateway()
-    _settle(
-        entry,
-        lambda entry_id: gateway.burn(
-            token_id=str(locked.token.pk), from_address=sender.address, amount=value, entry_id=entry_id
-        ),
-    )
-    _audit(actor=actor, action="token.burned", entry=entry, reason=entry.reason)
-    return entry
 
 
 def ledger_is_balanced(*, token_id: Any) -> bool:
