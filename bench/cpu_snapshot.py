@@ -27,10 +27,11 @@ def snapshot() -> dict:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
         except (OSError, IndexError):
             continue
-        # after_comm[0] is the state (field 3); ppid is field 4, utime 14, stime 15
+        # after_comm[0] is field 3 (state); ppid is field 4, utime 14, stime 15, starttime 22 (tells reused pids apart)
         procs[name] = {
             "ppid": int(after_comm[1]),
             "jiffies": int(after_comm[11]) + int(after_comm[12]),
+            "start": int(after_comm[19]),
             "cmd": cmd[:200],
         }
     return {"time": time.monotonic(), "busy": _busy(), "hz": os.sysconf("SC_CLK_TCK"), "procs": procs}

@@ -7,16 +7,17 @@
 #        GET /api/v1/assets/{id}/            (random ids out of 1,000 seeded ones)
 #        GET /api/v1/assets/?asset_type=…    (real_estate, fixed_income, commodity in turn)
 #        the bare app                        (the same requests as the detail run)
-#      each after a warm-up, sampling every gunicorn worker's VmRSS while wrk runs;
+#      each after a warm-up, sampling every gunicorn worker's VmRSS while wrk runs, in BENCH_ROUNDS rounds
+#      (bare, detail, list, bare, detail, list, ...) so that drift on the machine shows and medians are robust;
 #   4. a markdown table on stdout; raw results in bench/results/<UTC time>/ (gitignored).
 #
 # Usage: bash bench/http_bench.sh        (from anywhere; uses .venv in the repo root)
 # Knobs (environment): WEB_CONCURRENCY=2 GUNICORN_THREADS=1 BENCH_CONNECTIONS=16 BENCH_WRK_THREADS=2
-#   BENCH_DURATION=20s BENCH_WARMUP=5s BENCH_ASSETS=10000 BENCH_DB=rwa_bench BENCH_APP_PORT=18000
+#   BENCH_DURATION=15s BENCH_WARMUP=3s BENCH_ROUNDS=3 BENCH_ASSETS=10000 BENCH_DB=rwa_bench BENCH_APP_PORT=18000
 #   BENCH_BARE_PORT=18001 BENCH_PG=postgres://postgres@127.0.0.1:5432 BENCH_REDIS_URL=redis://127.0.0.1:6379/5
 #   BENCH_BROKER_URL=redis://127.0.0.1:6379/6
 #   BENCH_QUIET_WAIT=60 (seconds to wait, before each of the three runs, for other load on the machine to stop)
-#   BENCH_RETRIES=2 (a run during which other processes used > 0.15 cores is measured again, at most this often)
+#   BENCH_RETRIES=1 (a run during which other processes used > 0.15 cores is measured again, at most this often)
 #   BENCH_KEEP_DB=1 (keep the database afterwards) BENCH_GUNICORN_CONF=bench/gunicorn.conf.py
 #   BENCH_APP_WSGI=rwa_service.wsgi:application (serve another module, e.g. to try a fix before making it)
 # Both servers get `--no-control-socket` (gunicorn 27 otherwise puts both masters' control sockets at the same
@@ -35,8 +36,9 @@ export WEB_CONCURRENCY="${WEB_CONCURRENCY:-2}"
 export GUNICORN_THREADS="${GUNICORN_THREADS:-1}"
 CONNECTIONS="${BENCH_CONNECTIONS:-16}"
 WRK_THREADS="${BENCH_WRK_THREADS:-2}"
-DURATION="${BENCH_DURATION:-20s}"
-WARMUP="${BENCH_WARMUP:-5s}"
+DURATION="${BENCH_DURATION:-15s}"
+WARMUP="${BENCH_WARMUP:-3s}"
+ROUNDS="${BENCH_ROUNDS:-3}"
 N_ASSETS="${BENCH_ASSETS:-10000}"
 DB_NAME="${BENCH_DB:-rwa_bench}"
 PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
@@ -222,11 +224,11 @@ run_wrk() {  # name, port, paths file, master pid: measure, and again (BENCH_RET
   while :; do
     measure "$@"
     other=$("$PY" bench/report.py "$OUT" --other "$name" "$4") || die "could not read the CPU snapshots of $name"
-    if awk -v o="$other" 'BEGIN {exit !(o <= 0.15)}' || ((attempt >= ${BENCH_RETRIES:-2})); then
+    if awk -v o="$other" 'BEGIN {exit !(o <= 0.15)}' || ((attempt >= ${BENCH_RETRIES:-1})); then
       return
     fi
     attempt=$((attempt + 1))
-    log "$name: other processes used $other cores during the run; measuring again ($attempt/${BENCH_RETRIES:-2})"
+    log "$name: other processes used $other cores during the run; measuring again ($attempt/${BENCH_RETRIES:-1})"
     mkdir -p "$OUT/discarded-$attempt"
     for file in wrk-"$name".{json,txt,time} rss-"$name".txt cpu-"$name"-{start,end}.json; do
       mv "$OUT/$file" "$OUT/discarded-$attempt/"
@@ -234,9 +236,12 @@ run_wrk() {  # name, port, paths file, master pid: measure, and again (BENCH_RET
   done
 }
 
-run_wrk bare "$BARE_PORT" "$OUT/paths-detail.txt" "$BARE_PID"
-run_wrk detail "$APP_PORT" "$OUT/paths-detail.txt" "$APP_PID"
-run_wrk list "$APP_PORT" "$OUT/paths-list.txt" "$APP_PID"
+for ((round = 1; round <= ROUNDS; round++)); do
+  log "round $round of $ROUNDS"
+  run_wrk "bare-r$round" "$BARE_PORT" "$OUT/paths-detail.txt" "$BARE_PID"
+  run_wrk "detail-r$round" "$APP_PORT" "$OUT/paths-detail.txt" "$APP_PID"
+  run_wrk "list-r$round" "$APP_PORT" "$OUT/paths-list.txt" "$APP_PID"
+done
 
 # --- 5. report ------------------------------------------------------------------------------------------------------
 cat >"$OUT/run.env" <<EOF
@@ -261,6 +266,7 @@ wrk_threads=$WRK_THREADS
 connections=$CONNECTIONS
 duration=$DURATION
 warmup=$WARMUP
+rounds=$ROUNDS
 assets=$N_ASSETS
 db=$DB_NAME
 app_pid=$APP_PID

@@ -10,8 +10,10 @@
 #   3. checks before measuring: a transfer-check over HTTP allows a sample transfer with every rule configured and
 #      passing, one transfer answers 201 and its replay the same body with Idempotent-Replayed;
 #   4. the API run: wrk (BENCH_CONNECTIONS connections, BENCH_WRK_THREADS threads, --latency) with wrk_transfer.lua
-#      (two different random wallets, 1..10 units, a unique Idempotency-Key per request), warm-up then the measured
-#      run, database snapshots around it (transfer_verify.py);
+#      (two different random wallets, 1..10 units, a unique Idempotency-Key per request): warm-up, ANALYZE (the
+#      planner's statistics then know recent entries, as autovacuum's would on a live ledger), the measured run with
+#      database snapshots around it (transfer_verify.py); the rate is the transfer entries created inside the run's
+#      wall-clock window divided by that window;
 #   5. the pgbench run right after it (not concurrently): pgbench -c BENCH_CONNECTIONS -j BENCH_WRK_THREADS -T … -P 5
 #      over the built-in TPC-B-like script, per-transaction log for its latency percentiles;
 #   6. verification (transfer_verify.py check): settled entries == 201s seen (± in-flight at the deadline), one audit
