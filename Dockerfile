@@ -3,9 +3,9 @@
 #
 #   docker build -t rwa-asset-service .
 #
-# Production settings need at least SECRET_KEY (random, >= 50 characters) and ALLOWED_HOSTS, and in practice
-# DATABASE_URL, REDIS_URL and CELERY_BROKER_URL (without them it falls back to SQLite, a per-process cache and the
-# filesystem broker under /app/var, which suits one container trying things out, not a deployment):
+# Production settings refuse to start without SECRET_KEY (random, >= 50 characters), ALLOWED_HOSTS,
+# PII_ENCRYPTION_KEYS (Fernet keys), a PostgreSQL DATABASE_URL, REDIS_URL (shared cache) and a redis:// or amqp://
+# CELERY_BROKER_URL; MEDIA_ROOT must be a durable volume shared by the web containers (uploaded documents):
 #
 #   docker run --rm --env-file prod.env rwa-asset-service python manage.py migrate --noinput    # before each release
 #   docker run -d -p 8000:8000 --env-file prod.env rwa-asset-service                            # API + admin (default CMD)
