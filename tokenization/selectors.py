@@ -20,6 +20,12 @@ def _investor_of(user: User) -> Investor | None:
     return Investor.objects.filter(user_id=user.pk).first()
 
 
+def investor_id_of(*, user: User) -> Any:
+    """The id of the investor record linked to a user, or None."""
+    investor = _investor_of(user)
+    return investor.pk if investor else None
+
+
 def token_list(*, user: User) -> QuerySet[TokenClass]:
     """Staff read every class; an investor reads classes of tokenized assets and those they hold."""
     tokens = TokenClass.objects.select_related("asset")

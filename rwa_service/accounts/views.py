@@ -14,6 +14,7 @@ from rwa_service.accounts.roles import user_roles
 from rwa_service.accounts.serializers import MeSerializer
 from rwa_service.api.permissions import SIGNED_IN
 from rwa_service.api.viewsets import BaseViewSet
+from tokenization.selectors import investor_id_of
 
 
 class MeViewSet(BaseViewSet):
@@ -35,7 +36,7 @@ class MeViewSet(BaseViewSet):
             "username": user.get_username(),
             "email": user.email,
             "roles": sorted(str(role) for role in user_roles(user)),
-            "investor": None,
+            "investor": investor_id_of(user=user),
         }
         return Response(MeSerializer(body).data)
 
