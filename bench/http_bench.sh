@@ -16,8 +16,8 @@
 #   BENCH_DURATION=15s BENCH_WARMUP=3s BENCH_ROUNDS=3 BENCH_ASSETS=10000 BENCH_DB=rwa_bench BENCH_APP_PORT=18000
 #   BENCH_BARE_PORT=18001 BENCH_PG=postgres://postgres@127.0.0.1:5432 BENCH_REDIS_URL=redis://127.0.0.1:6379/5
 #   BENCH_BROKER_URL=redis://127.0.0.1:6379/6
-#   BENCH_QUIET_WAIT=60 (seconds to wait, before each of the three runs, for other load on the machine to stop)
-#   BENCH_RETRIES=1 (a run during which other processes used > 0.15 cores is measured again, at most this often)
+#   BENCH_QUIET_WAIT=60 (seconds in all to wait, before runs, for other load on the machine to stop)
+#   BENCH_RETRIES=2 (runs during which other processes used > 0.15 cores are measured again, at most this often in all)
 #   BENCH_KEEP_DB=1 (keep the database afterwards) BENCH_GUNICORN_CONF=bench/gunicorn.conf.py
 #   BENCH_APP_WSGI=rwa_service.wsgi:application (serve another module, e.g. to try a fix before making it)
 # Both servers get `--no-control-socket` (gunicorn 27 otherwise puts both masters' control sockets at the same
@@ -178,8 +178,14 @@ cpu_snapshot() { "$PY" bench/cpu_snapshot.py >"$1" || die "cpu snapshot failed";
 
 busy_jiffies() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 
-wait_quiet() {  # other work on the machine skews every number: wait up to BENCH_QUIET_WAIT s for it to settle
-  local limit=${BENCH_QUIET_WAIT:-60} waited=0 hz b0 b1 busy
+# Other work on the machine skews every number. Before each run wait for it to settle, but for at most
+# BENCH_QUIET_WAIT seconds in all, and re-measure a run it disturbed at most BENCH_RETRIES times in all, so that a
+# busy machine cannot stretch the benchmark much past its ~3.5 minutes.
+QUIET_LEFT=${BENCH_QUIET_WAIT:-60}
+RETRIES_LEFT=${BENCH_RETRIES:-2}
+
+wait_quiet() {
+  local hz b0 b1 busy
   hz=$(getconf CLK_TCK)
   while :; do
     b0=$(busy_jiffies); sleep 2; b1=$(busy_jiffies)
@@ -188,12 +194,12 @@ wait_quiet() {  # other work on the machine skews every number: wait up to BENCH
       log "machine quiet: $busy cores busy before the load"
       return
     fi
-    if ((waited >= limit)); then
-      log "machine still busy ($busy cores of $(nproc)) after ${limit}s; measuring anyway (see 'other' CPU)"
+    if ((QUIET_LEFT <= 0)); then
+      log "machine busy ($busy cores of $(nproc)) and the wait budget is spent; measuring anyway"
       return
     fi
-    log "machine busy: $busy cores of $(nproc) in use by other processes; waiting"
-    waited=$((waited + 2))
+    log "machine busy: $busy cores of $(nproc) in use by other processes; waiting (${QUIET_LEFT}s of waiting left)"
+    QUIET_LEFT=$((QUIET_LEFT - 2))
   done
 }
 
@@ -219,16 +225,17 @@ measure() {  # name, port, paths file, master pid: one warm-up and one measured 
   [[ -s "$OUT/wrk-$name.json" ]] || die "wrk for $name wrote no summary"
 }
 
-run_wrk() {  # name, port, paths file, master pid: measure, and again (BENCH_RETRIES times) while the machine was busy
+run_wrk() {  # name, port, paths file, master pid: measure, and again if other processes were busy meanwhile
   local name=$1 attempt=0 other
   while :; do
     measure "$@"
     other=$("$PY" bench/report.py "$OUT" --other "$name" "$4") || die "could not read the CPU snapshots of $name"
-    if awk -v o="$other" 'BEGIN {exit !(o <= 0.15)}' || ((attempt >= ${BENCH_RETRIES:-1})); then
+    if awk -v o="$other" 'BEGIN {exit !(o <= 0.15)}' || ((RETRIES_LEFT <= 0)); then
       return
     fi
     attempt=$((attempt + 1))
-    log "$name: other processes used $other cores during the run; measuring again ($attempt/${BENCH_RETRIES:-1})"
+    RETRIES_LEFT=$((RETRIES_LEFT - 1))
+    log "$name: other processes used $other cores during the run; measuring again ($RETRIES_LEFT re-runs left)"
     mkdir -p "$OUT/discarded-$attempt"
     for file in wrk-"$name".{json,txt,time} rss-"$name".txt cpu-"$name"-{start,end}.json; do
       mv "$OUT/$file" "$OUT/discarded-$attempt/"
