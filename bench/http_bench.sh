@@ -18,7 +18,7 @@
 #   BENCH_BROKER_URL=redis://127.0.0.1:6379/6
 #   BENCH_QUIET_WAIT=60 (seconds in all to wait, before runs, for other load on the machine to stop)
 #   BENCH_RETRIES=2 (runs during which other processes used > 0.15 cores are measured again, at most this often in all)
-#   BENCH_KEEP_DB=1 (keep the database afterwards) BENCH_GUNICORN_CONF=bench/gunicorn.conf.py
+#   BENCH_KEEP_DB=1 (keep the database afterwards) BENCH_GUNICORN_CONF=deploy/gunicorn.conf.py
 #   BENCH_APP_WSGI=rwa_service.wsgi:application (serve another module, e.g. to try a fix before making it)
 # Both servers get `--no-control-socket` (gunicorn 27 otherwise puts both masters' control sockets at the same
 # ~/.gunicorn/gunicorn.ctl); it does not change how requests are served.
@@ -45,7 +45,7 @@ PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
 APP_PORT="${BENCH_APP_PORT:-18000}"
 BARE_PORT="${BENCH_BARE_PORT:-18001}"
 HOST=127.0.0.1
-GUNICORN_CONF="${BENCH_GUNICORN_CONF:-bench/gunicorn.conf.py}"  # deploy/gunicorn.conf.py, access log really off
+GUNICORN_CONF="${BENCH_GUNICORN_CONF:-deploy/gunicorn.conf.py}"
 APP_WSGI="${BENCH_APP_WSGI:-rwa_service.wsgi:application}"  # another module only to try a change before making it
 
 die() { echo "http_bench: $*" >&2; exit 1; }

@@ -98,10 +98,16 @@ unset DEBUG PORT GUNICORN_BIND || true
 
 PIDS=()
 DBS_CREATED=()
+NAP=""
+nap() { sleep "$1" & NAP=$!; wait "$NAP"; NAP=""; }  # a sleep that a signal interrupts at once (trap runs)
 cleanup() {
   local status=$?
   set +e
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  [[ -n "$NAP" ]] && kill "$NAP" 2>/dev/null
+  for pid in "${PIDS[@]}"; do  # the background jobs and what they started (wrk, pgbench under `time`)
+    pkill -TERM -P "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
+  done
   for pid in "${PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
@@ -248,9 +254,9 @@ measure() {  # name, seconds, command…: runs it under `time` in the background
   { time "$@"; } 2>"$OUT/$name.time" &
   pid=$!
   PIDS+=("$pid")
-  sleep 1  # connections open, workers busy: measure from here …
+  nap 1  # connections open, workers busy: measure from here …
   cpu_snapshot "$OUT/cpu-$name-start.json"
-  sleep $((seconds > 3 ? seconds - 2 : 1))
+  nap $((seconds > 3 ? seconds - 2 : 1))
   cpu_snapshot "$OUT/cpu-$name-end.json"  # … to about a second before the deadline
   wait "$pid" || status=$?
   date +%s.%N >>"$OUT/$name.window"  # … and ended
@@ -299,19 +305,22 @@ if [[ "${BENCH_PROFILE:-1}" != 0 && -x "$PYSPY" ]]; then
   PROFILE_SECONDS=$((SECONDS_RUN < 10 ? SECONDS_RUN : 10))
   log "profile (not measured): py-spy on workers ${WORKERS[*]} for ${PROFILE_SECONDS}s under the same load"
   run_wrk profile $((PROFILE_SECONDS + 4)) "" "$OUT/wrk-profile.txt" &
-  PIDS+=($!)
-  sleep 2
+  PROFILE_LOAD=$!
+  PIDS+=("$PROFILE_LOAD")
+  nap 2
   SPY=()
   "$PYSPY" record --pid "${WORKERS[0]}" --duration "$PROFILE_SECONDS" --rate 250 --idle --nonblocking --format raw \
     --output "$OUT/profile-wall.txt" >"$OUT/profile-wall.log" 2>&1 &
   SPY+=($!)
+  PIDS+=($!)
   if ((${#WORKERS[@]} > 1)); then
     "$PYSPY" record --pid "${WORKERS[1]}" --duration "$PROFILE_SECONDS" --rate 250 --nonblocking --format raw \
       --output "$OUT/profile-cpu.txt" >"$OUT/profile-cpu.log" 2>&1 &
     SPY+=($!)
+    PIDS+=($!)
   fi
   for pid in "${SPY[@]}"; do wait "$pid" || log "py-spy $pid failed (see $OUT/profile-*.log); going on"; done
-  wait "${PIDS[-1]}" 2>/dev/null || true
+  wait "$PROFILE_LOAD" 2>/dev/null || true
   echo "rate=250 seconds=$PROFILE_SECONDS" >"$OUT/profile.env"
 fi
 
@@ -319,6 +328,7 @@ fi
 cat >"$OUT/run.env" <<EOF
 date_utc=$STAMP
 command=bash bench/transfer_bench.sh
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo +changes)
 host=$(hostname)
 cpus=$(nproc)
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)

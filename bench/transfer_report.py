@@ -36,7 +36,7 @@ PROFILE_FUNCTIONS = [  # (label, function name as py-spy prints it), shown in th
     ("PII decryption (investor rows loaded)", "pii_decrypt"),
     ("transaction commit", "Atomic.__exit__"),
     ("SQL: Django cursor execute (incl. lock waits)", "CursorWrapper._execute"),
-    ("  of which psycopg waiting for the server", "Connection.wait"),
+    ("psycopg waiting on the server (every statement, savepoints, commit)", "Connection.wait"),
     ("ORM: compiling SQL (SQLCompiler.as_sql)", "SQLCompiler.as_sql"),
     ("gunicorn waiting for a connection", "SyncWorker.wait"),
 ]
@@ -181,7 +181,8 @@ def main(out: Path) -> int:
 
     workers, threads = int(env["workers"]), int(env["threads"])
     print(
-        f"`{env['command']}` at {env['date_utc']} on {env['host']} ({env['cpus']} cores, {env['cpu']});\n"
+        f"`{env['command']}` at {env['date_utc']} (commit {env.get('commit', 'unknown')}) on {env['host']} "
+        f"({env['cpus']} cores, {env['cpu']});\n"
         f"gunicorn `{env['gunicorn_conf']}` with workers={workers} threads={threads} "
         f"({'gthread' if threads > 1 else 'sync'}), {env['settings']}, PostgreSQL {env['postgres']} "
         f"({env['pg_settings']});\n"
