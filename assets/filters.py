@@ -7,8 +7,9 @@ from assets.models import Asset, AssetStatus
 
 
 class AssetFilter(django_filters.FilterSet):
-    asset_type = django_filters.MultipleChoiceFilter(choices=AssetType.choices)
-    status = django_filters.MultipleChoiceFilter(choices=AssetStatus.choices)
+    # distinct=False: no join can duplicate rows here, and SELECT DISTINCT would defeat the (type, created_at) index.
+    asset_type = django_filters.MultipleChoiceFilter(choices=AssetType.choices, distinct=False)
+    status = django_filters.MultipleChoiceFilter(choices=AssetStatus.choices, distinct=False)
     jurisdiction = django_filters.CharFilter(method="filter_upper")
     currency = django_filters.CharFilter(method="filter_upper")
 

@@ -56,9 +56,9 @@ command -v wrk >/dev/null || die "wrk not found (apt-get install -y wrk)"
 for tool in createdb dropdb psql curl; do command -v "$tool" >/dev/null || die "$tool not found"; done
 
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
-# The code measured: HEAD, and whether files outside bench/ differ from it when the servers start.
+# The code measured: HEAD, and whether tracked files other than bench/, docs/ and *.md differ from it at start.
 COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-git diff --quiet HEAD -- . ':!bench' 2>/dev/null || COMMIT="$COMMIT+uncommitted changes"
+git diff --quiet HEAD -- . ':!bench' ':!docs' ':!*.md' 2>/dev/null || COMMIT="$COMMIT+uncommitted changes"
 OUT="$ROOT/bench/results/$STAMP"
 mkdir -p "$OUT"
 ln -sfn "$STAMP" "$ROOT/bench/results/latest"

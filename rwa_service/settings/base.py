@@ -236,7 +236,7 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Logging: JSON lines carrying the request id ------------------------------------------------------------
-LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -346,3 +346,15 @@ def test_an_empty_patch_changes_nothing_and_records_nothing(operator, make_asset
         assert response.status_code == 200
         assert response.json()["version"] == asset.version and response["ETag"] == f'"{asset.pk}-{asset.version}"'
     assert AuditEvent.objects.count() == events
+
+
+def test_type_and_status_filters_do_not_ask_for_distinct_rows(users, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    AssetFactory(asset_type="real_estate", created_by=users["operator"])
+    with CaptureQueriesContext(connection) as queries:
+        response = client_for(users["auditor"]).get("/api/v1/assets/?asset_type=real_estate&status=draft")
+    assert response.status_code == 200 and len(response.json()["results"]) == 1
+    listing = [q["sql"] for q in queries.captured_queries if "assets_asset" in q["sql"]]
+    assert listing and not any("DISTINCT" in sql for sql in listing)
