@@ -1,6 +1,9 @@
 """Asset reads, scoped to what the reading user may see."""
 
+from uuid import UUID
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from assets.models import Asset, AssetStatus, Document
@@ -10,21 +13,50 @@ from rwa_service.accounts.roles import STAFF_READERS, Role, user_has_role
 from tokenization.models import Account
 
 
-def asset_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Asset]:
-    """Staff roles read every asset; an investor reads tokenized assets and those they hold (even suspended)."""
-    assets = Asset.objects.annotate(  # the usernames shown, without joining three whole user rows
-        created_by_name=F("created_by__username"),
-        submitted_by_name=F("submitted_by__username"),
-        reviewed_by_name=F("reviewed_by__username"),
-    )
+def asset_scope(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Asset]:
+    """The assets `user` may see, bare: staff roles read every asset; an investor reads tokenized assets and those
+    they hold (even suspended); anyone else none."""
     if user_has_role(user, *STAFF_READERS):
-        return assets
+        return Asset.objects.all()
     if user_has_role(user, Role.INVESTOR):
         held = Exists(
             Account.objects.filter(token_class__asset=OuterRef("pk"), wallet__investor__user_id=user.pk, balance__gt=0)
         )
-        return assets.filter(Q(status=AssetStatus.TOKENIZED) | Q(held))
-    return assets.none()
+        return Asset.objects.filter(Q(status=AssetStatus.TOKENIZED) | Q(held))
+    return Asset.objects.none()
+
+
+def asset_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Asset]:
+    """The assets `user` may see (asset_scope), with the usernames shown, without joining three whole user rows."""
+    return with_usernames(asset_scope(user=user))
+
+
+def with_usernames(assets: QuerySet[Asset]) -> QuerySet[Asset]:
+    """Annotates the usernames an asset's representation shows."""
+    return assets.annotate(
+        created_by_name=F("created_by__username"),
+        submitted_by_name=F("submitted_by__username"),
+        reviewed_by_name=F("reviewed_by__username"),
+    )
+
+
+def asset_version(*, user: AbstractBaseUser | AnonymousUser, asset_id: object) -> int | None:
+    """The current version of an asset `user` may see; None when there is no such asset or it is not theirs.
+    One primary-key read: what a cached representation is checked against. Staff read every asset, so theirs is a
+    plain statement (the hot path: no query to compile); an investor's goes through asset_scope."""
+    try:
+        asset_id = asset_id if isinstance(asset_id, UUID) else UUID(str(asset_id))
+    except ValueError:  # not a UUID: no such asset
+        return None
+    if user_has_role(user, *STAFF_READERS):
+        with connection.cursor() as cursor:
+            cursor.execute(_VERSION_SQL, [Asset._meta.pk.get_db_prep_value(asset_id, connection)])
+            row = cursor.fetchone()
+        return row[0] if row else None
+    return asset_scope(user=user).filter(pk=asset_id).values_list("version", flat=True).first()
+
+
+_VERSION_SQL = f"SELECT version FROM {Asset._meta.db_table} WHERE id = %s"  # table name from the model
 
 
 def asset_documents(*, asset: Asset, include_removed: bool = False) -> QuerySet[Document]:

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from assets import selectors, services
 from assets.asset_types import METADATA_SCHEMAS, AssetType
+from assets.detail_cache import asset_representation
 from assets.filters import AssetFilter
 from assets.models import Asset
 from assets.serializers import (
@@ -82,12 +83,15 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet
     def scoped_queryset(self, *, user):
         return selectors.asset_list(user=user)
 
-    def retrieve(self, request: Request, *args, **kwargs) -> Response:
-        asset = self.get_object()
-        tag = etag_for(pk=asset.pk, version=asset.version)
-        if request.headers.get("If-None-Match") == tag:
+    def retrieve(self, request: Request, pk: str) -> Response:
+        version = selectors.asset_version(user=request.user, asset_id=pk)
+        if version is not None and request.headers.get("If-None-Match") == (tag := etag_for(pk=pk, version=version)):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
-        return _with_etag(Response(AssetSerializer(asset).data), asset)
+        found = None if version is None else asset_representation(asset_id=pk, version=version)
+        if found is None:
+            raise NotFound("No asset with this id.")
+        version, data = found
+        return Response(data, headers={"ETag": etag_for(pk=data["id"], version=version)})
 
     @extend_schema(summary="Register a draft asset", request=AssetWriteSerializer, responses={201: AssetSerializer})
     def create(self, request: Request) -> Response:

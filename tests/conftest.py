@@ -28,6 +28,15 @@ def _flush_past_the_audit_triggers():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_asset_representations():
+    """Each test starts with no cached asset representation (ids and versions repeat across tests' databases)."""
+    from assets.detail_cache import asset_representations_clear
+
+    asset_representations_clear()
+    yield
+
+
 @pytest.fixture
 def users(db):
     """One user per role, plus `operator2` (a second operator) and `norole` (signed in, no role)."""

@@ -26,7 +26,7 @@ PII_ENCRYPTION_KEYS = [key for key in _required("PII_ENCRYPTION_KEYS").split(","
 # The embedded defaults (SQLite, the filesystem broker) are for one machine; production runs several web processes
 # and workers over PostgreSQL and a real broker, so it refuses to start without them.
 _required("DATABASE_URL")
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] != "rwa_service.db.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://…) for production settings.")
 CELERY_BROKER_URL = _required("CELERY_BROKER_URL")
 if not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "amqps://")):

@@ -57,3 +57,63 @@ def test_a_deleted_user_is_refused(db):
     assert client.get("/api/v1/assets/").status_code == 200
     user.delete()
     assert client.get("/api/v1/assets/").status_code == 401
+
+
+def test_a_token_verified_once_is_still_refused_once_it_expires(db, monkeypatch):
+    from datetime import timedelta
+
+    from rwa_service.accounts import authentication
+
+    user = UserFactory(roles=["auditor"])
+    client = _bearer(user)
+    assert client.get("/api/v1/assets/").status_code == 200  # verified and kept
+    later = authentication.aware_utcnow() + timedelta(minutes=16)
+    monkeypatch.setattr(authentication, "aware_utcnow", lambda: later)
+    monkeypatch.setattr("rest_framework_simplejwt.tokens.aware_utcnow", lambda: later)
+    response = client.get("/api/v1/assets/")
+    assert response.status_code == 401 and response.json()["code"] == "authentication_failed"
+
+
+def test_a_tampered_token_is_refused_even_when_the_genuine_one_was_verified(db):
+    user = UserFactory(roles=["auditor"])
+    token = str(RefreshToken.for_user(user).access_token)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get("/api/v1/assets/").status_code == 200
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
+    assert client.get("/api/v1/assets/").status_code == 401
+
+
+def test_each_request_gets_its_own_copy_of_the_cached_user(db):
+    from rwa_service.accounts.authentication import CachedJWTAuthentication
+
+    user = UserFactory(roles=["auditor"])
+    auth = CachedJWTAuthentication()
+    token = auth.get_validated_token(str(RefreshToken.for_user(user).access_token).encode())
+    first = auth.get_user(token)
+    first.first_name = "changed by one request"
+    second = auth.get_user(token)
+    assert second.pk == user.pk and second is not first and second.first_name != "changed by one request"
+
+
+def test_a_user_changed_behind_the_caches_back_is_seen_after_the_local_lifetime(db, settings):
+    """Another process's change evicts the shared entry; this process's own copy lives USER_LOCAL_CACHE_SECONDS."""
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+
+    from rwa_service.accounts import authentication
+
+    settings.USER_LOCAL_CACHE_SECONDS = 0  # no local copy: the shared cache's eviction is seen at once
+    monkeypatched = authentication._local
+    authentication._local = None
+    try:
+        user = UserFactory(roles=["auditor"])
+        client = _bearer(user)
+        assert client.get("/api/v1/assets/").status_code == 200
+        get_user_model().objects.filter(pk=user.pk).update(is_active=False)  # no signal, as if elsewhere
+        cache.delete(authentication._key(user.pk))  # what the other process's eviction does
+        assert client.get("/api/v1/assets/").status_code == 401
+    finally:
+        authentication._local = monkeypatched

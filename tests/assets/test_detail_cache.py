@@ -1,0 +1,58 @@
+"""Reading one asset: the representation is cached per (id, version), never served stale, never to the wrong user."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from assets import services
+from assets.detail_cache import asset_representation
+
+
+def test_a_second_read_of_the_same_version_costs_one_version_query(users, client_for, make_asset):
+    asset = make_asset()
+    client = client_for(users["auditor"])
+    first = client.get(f"/api/v1/assets/{asset.pk}/")
+    with CaptureQueriesContext(connection) as queries:
+        second = client.get(f"/api/v1/assets/{asset.pk}/")
+    assert first.status_code == second.status_code == 200
+    assert second.json() == first.json() and second["ETag"] == first["ETag"] == f'"{asset.pk}-1"'
+    assert len(queries.captured_queries) == 1 and "version" in queries.captured_queries[0]["sql"]
+
+
+def test_a_changed_asset_is_read_at_its_new_version_at_once(users, client_for, make_asset):
+    asset = make_asset()
+    client = client_for(users["operator"])
+    assert client.get(f"/api/v1/assets/{asset.pk}/").json()["name"] == "Harbour Office"
+    services.asset_update(actor=users["operator"], asset_id=asset.pk, changes={"name": "Harbour House"})
+    response = client.get(f"/api/v1/assets/{asset.pk}/")
+    assert response.json()["name"] == "Harbour House" and response.json()["version"] == 2
+    assert response["ETag"] == f'"{asset.pk}-2"'
+    services.asset_transition(actor=users["operator"], asset_id=asset.pk, transition="submit", reason="ready")
+    assert client.get(f"/api/v1/assets/{asset.pk}/").json()["status"] == "under_review"
+
+
+def test_a_cached_asset_is_still_404_for_an_investor_who_may_not_see_it(users, client_for, make_asset):
+    asset = make_asset("approved")  # not tokenized, not held: invisible to investors
+    assert client_for(users["operator"]).get(f"/api/v1/assets/{asset.pk}/").status_code == 200  # now cached
+    response = client_for(users["investor"]).get(f"/api/v1/assets/{asset.pk}/")
+    assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+
+
+def test_an_id_that_is_not_a_uuid_is_404(users, client_for):
+    assert client_for(users["operator"]).get("/api/v1/assets/not-a-uuid/").status_code == 404
+
+
+def test_if_none_match_with_the_current_tag_is_304_and_a_stale_tag_is_the_body(users, client_for, make_asset):
+    asset = make_asset()
+    client = client_for(users["operator"])
+    assert client.get(f"/api/v1/assets/{asset.pk}/", HTTP_IF_NONE_MATCH=f'"{asset.pk}-1"').status_code == 304
+    services.asset_update(actor=users["operator"], asset_id=asset.pk, changes={"name": "Harbour House"})
+    response = client.get(f"/api/v1/assets/{asset.pk}/", HTTP_IF_NONE_MATCH=f'"{asset.pk}-1"')
+    assert response.status_code == 200 and response.json()["name"] == "Harbour House"
+
+
+def test_a_representation_asked_at_an_old_version_comes_back_at_the_current_one(users, make_asset):
+    asset = make_asset()
+    services.asset_update(actor=users["operator"], asset_id=asset.pk, changes={"name": "Harbour House"})
+    version, data = asset_representation(asset_id=asset.pk, version=1)  # a version read just before the change
+    assert version == 2 and data["version"] == 2 and data["name"] == "Harbour House"
+    assert isinstance(data, dict) and not hasattr(data, "serializer")  # kept plain: no serializer held in memory
