@@ -54,6 +54,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "rwa_service.urls"
+# Admin messages ride in the session: the default (cookie first) builds a cookie signer on every request.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 WSGI_APPLICATION = "rwa_service.wsgi.application"
 
 TEMPLATES = [
@@ -158,7 +160,7 @@ USER_LOCAL_CACHE_SECONDS = env.float("USER_LOCAL_CACHE_SECONDS", default=2.0)
 USER_LOCAL_CACHE_SIZE = env.int("USER_LOCAL_CACHE_SIZE", default=4096)
 JWT_VERIFIED_CACHE_SIZE = env.int("JWT_VERIFIED_CACHE_SIZE", default=4096)  # verified access tokens kept per process
 ASSET_DETAIL_CACHE_SIZE = env.int("ASSET_DETAIL_CACHE_SIZE", default=4096)
-ASSET_DETAIL_CACHE_SECONDS = env.int("ASSET_DETAIL_CACHE_SECONDS", default=60)
+ASSET_DETAIL_CACHE_SECONDS = env.int("ASSET_DETAIL_CACHE_SECONDS", default=300)
 ACCESS_TOKEN_MINUTES = min(env.int("JWT_ACCESS_MINUTES", default=15), 15)  # never longer than 15 minutes
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=ACCESS_TOKEN_MINUTES),
