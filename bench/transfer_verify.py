@@ -194,7 +194,8 @@ def queries(token_id: str, username: str, password: str, wallets: list[str], req
                     per_request.append(current[0])
             statements = sorted(by_statement.items(), key=lambda item: -item[1][1])
             with connection.cursor() as cursor:
-                for _, (_, _, (sql, params)) in statements[:2]:
+                costly = [item for item in statements if item[1][2][0].lstrip().upper().startswith("SELECT")]
+                for _, (_, _, (sql, params)) in costly[:2]:  # the two costliest reads
                     cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
                     explained.append({"sql": sql, "params": [str(p) for p in params or ()], "plan": cursor.fetchall()})
             transaction.set_rollback(True)

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from rwa_service.exceptions import DomainError, Unprocessable, ValidationFailed
@@ -35,6 +35,41 @@ def _replay(row: IdempotencyKey, request_hash: str) -> tuple[int, Any, bool]:
             "This Idempotency-Key was used with a different request; use a new key.", code="idempotency_key_reused"
         )
     return row.response_status, json.loads(row.response_body), True
+
+
+def _claim(
+    *, user: AbstractBaseUser, key: str, method: str, path: str, request_hash: str, now: Any
+) -> IdempotencyKey | None:
+    """Inserts the key row unless (user, key) exists: one `INSERT … ON CONFLICT DO NOTHING RETURNING`, no savepoint.
+    A concurrent insert of the same key makes this wait until that transaction ends; if it committed, nothing is
+    inserted (None), if it rolled back, this one is."""
+    row = IdempotencyKey(
+        user=user,
+        key=key,
+        method=method,
+        path=path[:500],
+        request_hash=request_hash,
+        response_body="",
+        expires_at=now + timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS),
+        created_at=now,
+        updated_at=now,
+    )
+    meta, quote = IdempotencyKey._meta, connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote('user_id')}, {quote('key')}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return None
+    row.pk = inserted[0]
+    row._state.adding = False
+    return row
 
 
 def idempotent_call(
@@ -64,23 +99,16 @@ def idempotent_call(
     request_hash = _fingerprint(method=method, path=path, body=body)
     now = timezone.now()
     with transaction.atomic():
-        existing = IdempotencyKey.objects.filter(user=user, key=key).first()
-        if existing is not None and existing.expires_at > now:
-            return _replay(existing, request_hash)
-        if existing is not None:  # expired: the key may be used afresh
-            existing.delete()
-        try:
-            with transaction.atomic():
-                row = IdempotencyKey.objects.create(
-                    user=user,
-                    key=key,
-                    method=method,
-                    path=path[:500],
-                    request_hash=request_hash,
-                    expires_at=now + timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS),
-                )
-        except IntegrityError:  # a concurrent duplicate committed first: answer as it did
-            return _replay(IdempotencyKey.objects.get(user=user, key=key), request_hash)
+        row = _claim(user=user, key=key, method=method, path=path, request_hash=request_hash, now=now)
+        if row is None:  # the key is taken: a committed first request (a concurrent one was waited for)
+            existing = IdempotencyKey.objects.filter(user=user, key=key).first()
+            if existing is not None and existing.expires_at > now:
+                return _replay(existing, request_hash)
+            if existing is not None:  # expired: the key may be used afresh
+                existing.delete()
+            row = _claim(user=user, key=key, method=method, path=path, request_hash=request_hash, now=now)
+            if row is None:  # someone else took the freed key first: answer as they were answered
+                return _replay(IdempotencyKey.objects.get(user=user, key=key), request_hash)
         try:
             with transaction.atomic():
                 status, answer = run()

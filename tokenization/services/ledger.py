@@ -47,7 +47,8 @@ class _Locked:
 
 
 def _token(token_id: Any, *, lock: bool) -> TokenClass:
-    query = TokenClass.objects.select_for_update() if lock else TokenClass.objects
+    query = TokenClass.objects.select_for_update(of=("self",)) if lock else TokenClass.objects
+    query = query.select_related("rules")  # the rules come with the token: one read
     try:
         return query.get(pk=token_id)
     except (TokenClass.DoesNotExist, ValueError) as exc:
@@ -55,7 +56,10 @@ def _token(token_id: Any, *, lock: bool) -> TokenClass:
 
 
 def _rules(token: TokenClass) -> TransferRules:
-    return TransferRules.objects.filter(token_class=token).first() or TransferRules(token_class=token)
+    try:
+        return token.rules  # read with the token (select_related)
+    except TransferRules.DoesNotExist:
+        return TransferRules(token_class=token)
 
 
 def _holder_account(*, token: TokenClass, wallet: Wallet) -> Account:
@@ -68,39 +72,87 @@ def _issuance_account(*, token: TokenClass) -> Account:
     return account
 
 
-def _lock_in_order(model: type, ids: list) -> dict:
-    return {row.pk: row for row in model.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+def _lock_accounts(*, token: TokenClass, wallets: list[Wallet], issuance: bool) -> dict:
+    """Locks the wallets' holder accounts in this token (and its issuance account) in primary-key order, in one
+    query; accounts that do not exist yet are created first, and then everything is locked in order."""
+    wanted = Q(kind=AccountKind.HOLDER, wallet__in=[w.pk for w in wallets])
+    if issuance:
+        wanted |= Q(kind=AccountKind.ISSUANCE, wallet=None)
+    expected = len({w.pk for w in wallets}) + (1 if issuance else 0)
+
+    def lock() -> dict:
+        return {a.pk: a for a in Account.objects.select_for_update().filter(wanted, token_class=token).order_by("pk")}
+
+    accounts = lock()
+    if len(accounts) < expected:  # a first receipt (or a first mint): create what is missing, then lock in order
+        for wallet in wallets:
+            _holder_account(token=token, wallet=wallet)
+        if issuance:
+            _issuance_account(token=token)
+        accounts = lock()
+    return accounts
 
 
-def _investor_total(token: TokenClass, investor_id: Any) -> Decimal:
-    total = Account.objects.filter(
-        token_class=token, kind=AccountKind.HOLDER, wallet__investor_id=investor_id
-    ).aggregate(total=Sum("balance"))["total"]
-    return total or Decimal(0)
+_PARTY_FIELDS = (
+    "id",
+    "investor_id",
+    "address",
+    "frozen",
+    "status",
+    "investor__id",
+    "investor__kyc_status",
+    "investor__kyc_expires_at",
+    "investor__country",
+    "investor__accreditation",
+)
 
 
-def _investor_legs(token: TokenClass, investor_id: Any, since: Any, *, incoming: bool) -> Decimal:
-    legs = LedgerLeg.objects.filter(
+def _parties(wallets: list[Wallet], *, lock: bool) -> dict:
+    """The wallets with the investor facts the rules read (never the encrypted PII), in one query; to execute, the
+    investors' rows are locked, in primary-key order, by that same query."""
+    query = Wallet.objects.filter(pk__in=[w.pk for w in wallets]).select_related("investor").only(*_PARTY_FIELDS)
+    if lock:
+        query = query.select_for_update(of=("investor",)).order_by("investor_id", "pk")
+    return {wallet.pk: wallet for wallet in query}
+
+
+def _investor_totals(token: TokenClass, investor_ids: list) -> dict:
+    """Each investor's holding in this token, summed over all their wallets: one grouped query."""
+    rows = (
+        Account.objects.filter(token_class=token, kind=AccountKind.HOLDER, wallet__investor_id__in=investor_ids)
+        .values("wallet__investor_id")
+        .annotate(total=Sum("balance"))
+        .order_by()
+    )
+    totals = {row["wallet__investor_id"]: row["total"] for row in rows}
+    return {investor_id: totals.get(investor_id) or Decimal(0) for investor_id in investor_ids}
+
+
+def _sender_windows(*, token: TokenClass, investor_id: Any, rules: TransferRules, now: Any) -> tuple[Decimal, Decimal]:
+    """(received within the lock-up days, sent by transfer within the velocity window) by the sending investor
+    over all their wallets in this token: one query, only when those rules are on."""
+    lockup_since = now - timedelta(days=rules.lockup_days) if rules.lockup_days else None
+    velocity_since = now - timedelta(hours=rules.velocity_window_hours) if rules.velocity_limit is not None else None
+    sums: dict[str, Sum] = {}
+    if lockup_since is not None:
+        sums["received"] = Sum("amount", filter=Q(amount__gt=0, entry__created_at__gt=lockup_since))
+    if velocity_since is not None:
+        sent = Q(amount__lt=0, entry__kind=EntryKind.TRANSFER, entry__created_at__gt=velocity_since)
+        sums["sent"] = Sum("amount", filter=sent)
+    if not sums:
+        return Decimal(0), Decimal(0)
+    earliest = min(moment for moment in (lockup_since, velocity_since) if moment is not None)
+    found = LedgerLeg.objects.filter(
         account__token_class=token,
         account__kind=AccountKind.HOLDER,
         account__wallet__investor_id=investor_id,
-        entry__created_at__gt=since,
-    )
-    if incoming:
-        legs = legs.filter(amount__gt=0)
-    else:
-        legs = legs.filter(amount__lt=0, entry__kind=EntryKind.TRANSFER)
-    total = legs.aggregate(total=Sum("amount"))["total"] or Decimal(0)
-    return abs(total)
+        entry__created_at__gt=earliest,
+    ).aggregate(**sums)
+    return abs(found.get("received") or Decimal(0)), abs(found.get("sent") or Decimal(0))
 
 
-def _party(*, token: TokenClass, wallet: Wallet, account: Account | None, rules: TransferRules, now: Any) -> Party:
+def _party(*, wallet: Wallet, account: Account | None, total: Decimal, windows: tuple[Decimal, Decimal]) -> Party:
     investor = wallet.investor
-    locked = sent = Decimal(0)
-    if rules.lockup_days:
-        locked = _investor_legs(token, investor.pk, now - timedelta(days=rules.lockup_days), incoming=True)
-    if rules.velocity_limit is not None:
-        sent = _investor_legs(token, investor.pk, now - timedelta(hours=rules.velocity_window_hours), incoming=False)
     return Party(
         wallet_id=wallet.pk,
         investor_id=investor.pk,
@@ -112,9 +164,9 @@ def _party(*, token: TokenClass, wallet: Wallet, account: Account | None, rules:
         accreditation=investor.accreditation,
         balance=account.balance if account else Decimal(0),
         frozen_amount=account.frozen_amount if account else Decimal(0),
-        investor_total=_investor_total(token, investor.pk),
-        locked_by_receipt=locked,
-        sent_in_window=sent,
+        investor_total=total,
+        locked_by_receipt=windows[0],
+        sent_in_window=windows[1],
     )
 
 
@@ -134,6 +186,17 @@ def _caller_owns(caller: AbstractBaseUser | Actor, wallet: Wallet | None) -> boo
     return Investor.objects.filter(pk=wallet.investor_id, user_id=caller.pk).exists()
 
 
+def _holder_count_changes(*, sender: Wallet | None, receiver: Wallet | None, totals: dict, amount: Decimal) -> bool:
+    """Whether this movement makes an investor a holder or leaves one holding nothing (the max-holders rule's only
+    inputs that a movement can change)."""
+    same = sender is not None and receiver is not None and sender.investor_id == receiver.investor_id
+    if same:
+        return False
+    joins = receiver is not None and totals[receiver.investor_id] == 0
+    leaves = sender is not None and totals[sender.investor_id] == amount
+    return joins or leaves
+
+
 def _evaluate(
     *,
     token_id: Any,
@@ -144,29 +207,40 @@ def _evaluate(
     caller: AbstractBaseUser | Actor,
     lock: bool,
 ) -> tuple[Decision, _Locked]:
-    """Reads (and, to execute, locks) everything the rules look at, then asks the rule engine."""
-    token = _token(token_id, lock=lock and mode in (Mode.MINT, Mode.BURN))
+    """Reads (and, to execute, locks) everything the rules look at, then asks the rule engine.
+
+    Lock order, the same for every movement: the investors involved, then their accounts, each in primary-key
+    order; then the token class row, only for mint and burn (the supply changes) and for a movement that changes
+    the number of holders while a max-holders rule is on (so two such movements cannot both pass the limit); the
+    audit chain head last. Movements between existing holders of a token therefore run in parallel."""
+    token = _token(token_id, lock=False)
     rules = _rules(token)
-    if lock and mode not in (Mode.MINT, Mode.BURN) and rules.max_holders is not None:
-        token = _token(token_id, lock=True)  # the holder count must not change under us
-    accounts = {}
+    wallets = [w for w in (sender, receiver) if w is not None]
+    fresh = _parties(wallets, lock=lock)  # wallet and investor state, read under the investor locks
+    sender = fresh[sender.pk] if sender else None
+    receiver = fresh[receiver.pk] if receiver else None
+    wallets = [w for w in (sender, receiver) if w is not None]
     if lock:
-        investor_ids = sorted({w.investor_id for w in (sender, receiver) if w is not None})
-        _lock_in_order(Investor, investor_ids)
-        wanted = [_holder_account(token=token, wallet=w) for w in (sender, receiver) if w is not None]
-        if mode in (Mode.MINT, Mode.BURN):
-            wanted.append(_issuance_account(token=token))
-        accounts = _lock_in_order(Account, [a.pk for a in wanted])
-    sender = Wallet.objects.select_related("investor").get(pk=sender.pk) if sender else None
-    receiver = Wallet.objects.select_related("investor").get(pk=receiver.pk) if receiver else None
+        accounts = _lock_accounts(token=token, wallets=wallets, issuance=mode in (Mode.MINT, Mode.BURN))
+    else:
+        accounts = {
+            a.pk: a
+            for a in Account.objects.filter(
+                token_class=token, kind=AccountKind.HOLDER, wallet__in=[w.pk for w in wallets]
+            )
+        }
 
     def account_of(wallet: Wallet | None) -> Account | None:
-        if wallet is None:
-            return None
-        found = next((a for a in accounts.values() if a.wallet_id == wallet.pk), None)
-        return found or Account.objects.filter(token_class=token, wallet=wallet, kind=AccountKind.HOLDER).first()
+        return next((a for a in accounts.values() if wallet and a.wallet_id == wallet.pk), None)
 
     now = timezone.now()
+    totals = _investor_totals(token, sorted({w.investor_id for w in wallets}))
+    holders_change = _holder_count_changes(sender=sender, receiver=receiver, totals=totals, amount=amount)
+    if lock and (mode in (Mode.MINT, Mode.BURN) or (rules.max_holders is not None and holders_change)):
+        token = _token(token_id, lock=True)  # supply, or the holder count, must not change under us
+    windows = (Decimal(0), Decimal(0))
+    if sender is not None and mode == Mode.TRANSFER:
+        windows = _sender_windows(token=token, investor_id=sender.investor_id, rules=rules, now=now)
     sender_account, receiver_account = account_of(sender), account_of(receiver)
     facts = Facts(
         mode=mode,
@@ -176,8 +250,10 @@ def _evaluate(
         amount=amount,
         rules=rules,
         now=now,
-        sender=_party(token=token, wallet=sender, account=sender_account, rules=rules, now=now) if sender else None,
-        receiver=_party(token=token, wallet=receiver, account=receiver_account, rules=rules, now=now)
+        sender=_party(wallet=sender, account=sender_account, total=totals[sender.investor_id], windows=windows)
+        if sender
+        else None,
+        receiver=_party(wallet=receiver, account=receiver_account, total=totals[receiver.investor_id], windows=(0, 0))
         if receiver
         else None,
         caller_owns_sender=_caller_owns(caller, sender) if mode == Mode.TRANSFER else True,
@@ -286,6 +362,7 @@ def _move(
             debit.frozen_amount -= value - free  # unfreeze exactly the shortfall
     actor = actor_of(caller)
     entry = _post(locked=locked, kind=kind, amount=value, debit=debit, credit=credit, actor=actor, reason=reason)
+    entry.from_wallet, entry.to_wallet = sender, receiver  # already read: the answer names them without a query
     if mode in (Mode.MINT, Mode.BURN):
         locked.token.total_supply += value if mode == Mode.MINT else -value
         locked.token.save(update_fields=["total_supply", "updated_at"])
