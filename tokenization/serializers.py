@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from tokenization.models import (
     Accreditation,
+    EntryKind,
     Investor,
     InvestorType,
     KycStatus,
@@ -115,19 +116,21 @@ class DecisionSerializer(serializers.Serializer):
     rules = RuleVerdictSerializer(many=True)
 
 
-class LedgerEntrySerializer(serializers.ModelSerializer):
+class LedgerEntrySerializer(serializers.Serializer):
+    """A ledger entry as the API answers it. Declared field by field (not a ModelSerializer, which introspects the
+    model for every instance): it answers every transfer."""
+
     seq = serializers.IntegerField(source="pk", read_only=True)
     token = serializers.UUIDField(source="token_class_id", read_only=True)
+    kind = serializers.ChoiceField(choices=EntryKind.choices, read_only=True)
     amount = serializers.SerializerMethodField()
     from_wallet = serializers.CharField(source="from_wallet.address", allow_null=True, read_only=True, default=None)
     to_wallet = serializers.CharField(source="to_wallet.address", allow_null=True, read_only=True, default=None)
     status = serializers.SerializerMethodField()
-
-    class Meta:
-        model = LedgerEntry
-        fields = ["seq", "token", "kind", "amount", "from_wallet", "to_wallet", "status", "actor", "reason",
-                  "settlement_ref", "created_at"]  # fmt: skip
-        read_only_fields = fields
+    actor = serializers.CharField(read_only=True)
+    reason = serializers.CharField(read_only=True)
+    settlement_ref = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
 
     def get_amount(self, entry: LedgerEntry) -> str:
         return _digits(entry.amount)

@@ -1,11 +1,13 @@
 """Pieces every tokenization service shares: actors, role checks, address parsing, amounts, wallet lookup."""
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
+from django.db.models import Q
 from eth_utils import is_address, is_checksum_address, to_checksum_address
 
 from audit.services import Actor
@@ -57,16 +59,40 @@ def parse_amount(value: Any, *, field: str = "amount") -> Decimal:
     return amount
 
 
-def wallet_by_ref(ref: Any, *, field: str) -> Wallet:
-    """A wallet named by its id or its address (any case)."""
+@dataclass(frozen=True)
+class WalletRef:
+    """A wallet named by its id or its address (any case), parsed and checked but not yet looked up."""
+
+    text: str
+    field: str
+    address: str | None = None
+    id: uuid.UUID | None = None
+
+    def as_q(self) -> Q:
+        return Q(address=self.address) if self.address else Q(pk=self.id)
+
+    def names(self, wallet: Wallet) -> bool:
+        return wallet.address == self.address if self.address else wallet.pk == self.id
+
+    def not_found(self) -> NotFound:
+        return NotFound(f"No such wallet: {self.text or '(missing)'}.", code="wallet_not_found")
+
+
+def wallet_ref(ref: Any, *, field: str) -> WalletRef:
+    """Parses a wallet id or address: a malformed address is a 400, anything that can name no wallet a 404."""
     text = str(ref or "").strip()
     if text.lower().startswith("0x"):
-        wallet = Wallet.objects.filter(address=checksum_address(text, field=field)).first()
-    else:
-        try:
-            wallet = Wallet.objects.filter(pk=uuid.UUID(text)).first()
-        except ValueError:  # neither an address nor an id
-            wallet = None
+        return WalletRef(text=text, field=field, address=checksum_address(text, field=field))
+    try:
+        return WalletRef(text=text, field=field, id=uuid.UUID(text))
+    except ValueError:  # neither an address nor an id
+        raise WalletRef(text=text, field=field).not_found() from None
+
+
+def wallet_by_ref(ref: Any, *, field: str) -> Wallet:
+    """A wallet named by its id or its address (any case)."""
+    parsed = wallet_ref(ref, field=field)
+    wallet = Wallet.objects.filter(parsed.as_q()).first()
     if wallet is None:
-        raise NotFound(f"No such wallet: {text or '(missing)'}.", code="wallet_not_found")
+        raise parsed.not_found()
     return wallet

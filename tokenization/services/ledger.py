@@ -22,7 +22,7 @@ from tokenization.compliance import Decision, Facts, Mode, Party, decide
 from tokenization.gateways import chain_gateway
 from tokenization.models import Account, AccountKind, EntryKind, Investor, LedgerEntry, LedgerLeg, TokenClass, Wallet
 from tokenization.models.token import TransferRules
-from tokenization.services.common import actor_of, parse_amount, require_role, wallet_by_ref
+from tokenization.services.common import WalletRef, actor_of, parse_amount, require_role, wallet_ref
 from tokenization.snapshots import entry_snapshot
 
 
@@ -44,6 +44,8 @@ class _Locked:
     sender_account: Account | None
     receiver_account: Account | None
     issuance: Account | None
+    sender: Wallet | None = None
+    receiver: Wallet | None = None
 
 
 def _token(token_id: Any, *, lock: bool) -> TokenClass:
@@ -107,13 +109,24 @@ _PARTY_FIELDS = (
 )
 
 
-def _parties(wallets: list[Wallet], *, lock: bool) -> dict:
-    """The wallets with the investor facts the rules read (never the encrypted PII), in one query; to execute, the
-    investors' rows are locked, in primary-key order, by that same query."""
-    query = Wallet.objects.filter(pk__in=[w.pk for w in wallets]).select_related("investor").only(*_PARTY_FIELDS)
+def _parties(refs: list[WalletRef], *, lock: bool) -> list[Wallet]:
+    """The named wallets with the investor facts the rules read (never the encrypted PII), in one query, in the
+    order of `refs` (the first one missing is a 404); to execute, the investors' rows are locked, in primary-key
+    order, by that same query."""
+    wanted = Q(pk__in=[])
+    for ref in refs:
+        wanted |= ref.as_q()
+    query = Wallet.objects.filter(wanted).select_related("investor").only(*_PARTY_FIELDS)
     if lock:
         query = query.select_for_update(of=("investor",)).order_by("investor_id", "pk")
-    return {wallet.pk: wallet for wallet in query}
+    found = list(query)
+    wallets = []
+    for ref in refs:
+        wallet = next((w for w in found if ref.names(w)), None)
+        if wallet is None:
+            raise ref.not_found()
+        wallets.append(wallet)
+    return wallets
 
 
 def _investor_totals(token: TokenClass, investor_ids: list) -> dict:
@@ -201,8 +214,8 @@ def _evaluate(
     *,
     token_id: Any,
     mode: Mode,
-    sender: Wallet | None,
-    receiver: Wallet | None,
+    sender: WalletRef | None,
+    receiver: WalletRef | None,
     amount: Decimal,
     caller: AbstractBaseUser | Actor,
     lock: bool,
@@ -213,13 +226,13 @@ def _evaluate(
     order; then the token class row, only for mint and burn (the supply changes) and for a movement that changes
     the number of holders while a max-holders rule is on (so two such movements cannot both pass the limit); the
     audit chain head last. Movements between existing holders of a token therefore run in parallel."""
+    named = _parties([ref for ref in (sender, receiver) if ref is not None], lock=lock)  # under the investor locks
+    sender_wallet = named.pop(0) if sender is not None else None
+    receiver_wallet = named.pop(0) if receiver is not None else None
+    sender, receiver = sender_wallet, receiver_wallet
+    wallets = [w for w in (sender, receiver) if w is not None]
     token = _token(token_id, lock=False)
     rules = _rules(token)
-    wallets = [w for w in (sender, receiver) if w is not None]
-    fresh = _parties(wallets, lock=lock)  # wallet and investor state, read under the investor locks
-    sender = fresh[sender.pk] if sender else None
-    receiver = fresh[receiver.pk] if receiver else None
-    wallets = [w for w in (sender, receiver) if w is not None]
     if lock:
         accounts = _lock_accounts(token=token, wallets=wallets, issuance=mode in (Mode.MINT, Mode.BURN))
     else:
@@ -260,15 +273,15 @@ def _evaluate(
         holders_count=_holders_count(token) if rules.max_holders is not None else 0,
     )
     issuance = next((a for a in accounts.values() if a.kind == AccountKind.ISSUANCE), None)
-    return decide(facts), _Locked(token, sender_account, receiver_account, issuance)
+    return decide(facts), _Locked(token, sender_account, receiver_account, issuance, sender, receiver)
 
 
 def transfer_check(
     *, caller: AbstractBaseUser, token_id: Any, from_wallet: Any, to_wallet: Any, amount: Any
 ) -> Decision:
     """The dry run: exactly the transfer's evaluation, without locks and without writing anything."""
-    sender = wallet_by_ref(from_wallet, field="from_wallet")
-    receiver = wallet_by_ref(to_wallet, field="to_wallet")
+    sender = wallet_ref(from_wallet, field="from_wallet")
+    receiver = wallet_ref(to_wallet, field="to_wallet")
     decision, _ = _evaluate(
         token_id=token_id,
         mode=Mode.TRANSFER,
@@ -338,8 +351,8 @@ def _move(
     mode: Mode,
     caller: AbstractBaseUser | Actor,
     token_id: Any,
-    sender: Wallet | None,
-    receiver: Wallet | None,
+    sender: WalletRef | None,
+    receiver: WalletRef | None,
     amount: Any,
     reason: str,
 ) -> LedgerEntry:
@@ -352,6 +365,7 @@ def _move(
     if not decision.allowed:
         raise TransferBlocked(decision)
     kind, action, gateway_method = _MOVES[mode]
+    sender, receiver = locked.sender, locked.receiver  # the wallets, as read under the locks
     debit = locked.issuance if mode == Mode.MINT else locked.sender_account
     credit = locked.issuance if mode == Mode.BURN else locked.receiver_account
     before = None
@@ -387,8 +401,8 @@ def token_transfer(
         mode=Mode.TRANSFER,
         caller=caller,
         token_id=token_id,
-        sender=wallet_by_ref(from_wallet, field="from_wallet"),
-        receiver=wallet_by_ref(to_wallet, field="to_wallet"),
+        sender=wallet_ref(from_wallet, field="from_wallet"),
+        receiver=wallet_ref(to_wallet, field="to_wallet"),
         amount=amount,
         reason="",
     )
@@ -408,8 +422,8 @@ def token_force_transfer(
         mode=Mode.FORCED,
         caller=caller,
         token_id=token_id,
-        sender=wallet_by_ref(from_wallet, field="from_wallet"),
-        receiver=wallet_by_ref(to_wallet, field="to_wallet"),
+        sender=wallet_ref(from_wallet, field="from_wallet"),
+        receiver=wallet_ref(to_wallet, field="to_wallet"),
         amount=amount,
         reason=reason,
     )
@@ -421,7 +435,7 @@ def token_mint(
 ) -> LedgerEntry:
     """Issues new supply to a wallet whose investor the receiver-side rules admit."""
     require_role(caller, Role.OPERATOR)
-    receiver = wallet_by_ref(to_wallet, field="to_wallet")
+    receiver = wallet_ref(to_wallet, field="to_wallet")
     return _move(
         mode=Mode.MINT,
         caller=caller,
@@ -439,7 +453,7 @@ def token_burn(
 ) -> LedgerEntry:
     """Destroys supply held (unfrozen) by a wallet."""
     require_role(caller, Role.OPERATOR)
-    sender = wallet_by_ref(from_wallet, field="from_wallet")
+    sender = wallet_ref(from_wallet, field="from_wallet")
     return _move(
         mode=Mode.BURN,
         caller=caller,
