@@ -90,7 +90,7 @@ def _validate_metadata(*, asset: Asset) -> None:
 def _next_reference(*, asset_type: str) -> str:
     prefix, year = REFERENCE_PREFIXES[asset_type], timezone.now().year
     AssetReferenceCounter.objects.get_or_create(prefix=prefix, year=year)
-    counter = AssetReferenceCounter.objects.select_for_update().get(prefix=prefix, year=year)
+    counter = AssetReferenceCounter.objects.select_for_update(no_key=True).get(prefix=prefix, year=year)
     counter.last += 1
     counter.save(update_fields=["last", "updated_at"])
     return f"{prefix}-{year}-{counter.last:06d}"
@@ -98,7 +98,7 @@ def _next_reference(*, asset_type: str) -> str:
 
 def _locked_asset(*, asset_id: UUID | str) -> Asset:
     try:
-        return Asset.objects.select_for_update().get(pk=asset_id)
+        return Asset.objects.select_for_update(no_key=True).get(pk=asset_id)
     except (Asset.DoesNotExist, ValueError) as exc:
         raise NotFound("No such asset.") from exc
 
@@ -432,7 +432,7 @@ def document_remove(
     _require_role(actor, Role.OPERATOR)
     asset = _locked_asset(asset_id=asset_id)
     try:
-        document = asset.documents.select_for_update().get(pk=document_id, removed_at__isnull=True)
+        document = asset.documents.select_for_update(no_key=True).get(pk=document_id, removed_at__isnull=True)
     except (Document.DoesNotExist, ValueError) as exc:
         raise NotFound("No such document.") from exc
     _check_documents_open(asset=asset)

@@ -43,10 +43,10 @@ def audit_event_record(
     if not connection.in_atomic_block:
         raise RuntimeError("audit_event_record must run inside the transaction of the change it records.")
     with transaction.atomic(savepoint=False):  # inside the caller's transaction: a failure here rolls it all back
-        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        head = AuditChainHead.objects.select_for_update(no_key=True).filter(pk=1).first()
         if head is None:  # an empty database: create the head once, then lock it like every writer does
             AuditChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-            head = AuditChainHead.objects.select_for_update().get(pk=1)
+            head = AuditChainHead.objects.select_for_update(no_key=True).get(pk=1)
         event = AuditEvent(
             seq=head.seq + 1,
             occurred_at=timezone.now(),

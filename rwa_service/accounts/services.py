@@ -26,7 +26,7 @@ def user_role_grant(*, actor: Actor, user: AbstractBaseUser, role: str) -> bool:
     if role not in Role._value2member_map_:
         raise ValidationFailed(f"'{role}' is not a role.", errors={"role": [f"Choose one of {', '.join(Role)}."]})
     group, _ = Group.objects.get_or_create(name=role)
-    locked = type(user).objects.select_for_update().get(pk=user.pk)
+    locked = type(user).objects.select_for_update(no_key=True).get(pk=user.pk)
     held = locked.groups.filter(pk=group.pk).exists()
     needs_staff = role != Role.INVESTOR and not locked.is_staff
     if held and not needs_staff:

@@ -29,7 +29,9 @@ class RotatingTokenRefreshSerializer(TokenRefreshSerializer):
         refresh = RefreshToken(attrs["refresh"])  # signature, expiry and type; TokenError → 401 in the view
         with transaction.atomic():
             outstanding = (
-                OutstandingToken.objects.select_for_update().filter(jti=refresh[api_settings.JTI_CLAIM]).first()
+                OutstandingToken.objects.select_for_update(no_key=True)
+                .filter(jti=refresh[api_settings.JTI_CLAIM])
+                .first()
             )
             if outstanding is None:
                 raise InvalidToken("Token is unknown.")

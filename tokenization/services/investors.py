@@ -103,7 +103,7 @@ def investor_create(*, actor: AbstractBaseUser, values: dict[str, Any]) -> Inves
 
 def _locked_investor(investor_id: Any) -> Investor:
     try:
-        return Investor.objects.select_for_update().get(pk=investor_id)
+        return Investor.objects.select_for_update(no_key=True).get(pk=investor_id)
     except (Investor.DoesNotExist, ValueError) as exc:
         raise NotFound("No such investor.") from exc
 
@@ -162,7 +162,7 @@ def investors_expire_kyc() -> int:
     ids = Investor.objects.filter(kyc_status=KycStatus.VERIFIED, kyc_expires_at__lte=now).values_list("pk", flat=True)
     for investor_id in list(ids):
         with transaction.atomic():
-            investor = Investor.objects.select_for_update().get(pk=investor_id)
+            investor = Investor.objects.select_for_update(no_key=True).get(pk=investor_id)
             if (
                 investor.kyc_status != KycStatus.VERIFIED
                 or not investor.kyc_expires_at
@@ -206,7 +206,7 @@ def wallet_create(*, actor: AbstractBaseUser, investor_id: Any, address: str) ->
 
 def _locked_wallet(wallet_id: Any) -> Wallet:
     try:
-        return Wallet.objects.select_for_update().get(pk=wallet_id)
+        return Wallet.objects.select_for_update(no_key=True).get(pk=wallet_id)
     except (Wallet.DoesNotExist, ValueError) as exc:
         raise NotFound("No such wallet.") from exc
 
@@ -236,7 +236,7 @@ def wallet_set_frozen(
         token = TokenClass.objects.filter(pk=token_id).first()
         if token is None:
             raise NotFound("No such token class.")
-        account = Account.objects.select_for_update().filter(token_class=token, wallet=wallet).first()
+        account = Account.objects.select_for_update(no_key=True).filter(token_class=token, wallet=wallet).first()
         current = account.frozen_amount if account else Decimal(0)
         target = current + value if frozen else current - value
         if account is None or target < 0 or target > account.balance:
@@ -289,10 +289,12 @@ def wallet_recover(
     new = new or Wallet.objects.create(investor=investor, address=address)
     before = {"lost": wallet_snapshot(lost), "new": wallet_snapshot(new)}
     moved = []
-    accounts = Account.objects.select_for_update().filter(wallet=lost, kind=AccountKind.HOLDER, balance__gt=0)
+    accounts = Account.objects.select_for_update(no_key=True).filter(
+        wallet=lost, kind=AccountKind.HOLDER, balance__gt=0
+    )
     for source in accounts.order_by("pk"):
         target, _ = Account.objects.get_or_create(token_class=source.token_class, wallet=new, kind=AccountKind.HOLDER)
-        target = Account.objects.select_for_update().get(pk=target.pk)
+        target = Account.objects.select_for_update(no_key=True).get(pk=target.pk)
         entry = LedgerEntry.objects.create(
             token_class=source.token_class,
             kind=EntryKind.RECOVERY,
@@ -340,7 +342,7 @@ def investors_rotate_pii(*, chunk_size: int = 500) -> int:
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start : start + chunk_size]
         with transaction.atomic():
-            for investor in Investor.objects.select_for_update().filter(pk__in=chunk).order_by("pk"):
+            for investor in Investor.objects.select_for_update(no_key=True).filter(pk__in=chunk).order_by("pk"):
                 investor.save(update_fields=["legal_name", "email", "tax_id"])  # decrypted on load, encrypted anew
             audit_event_record(
                 actor=Actor.system("rotate_pii_keys"),

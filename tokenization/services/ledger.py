@@ -49,7 +49,7 @@ class _Locked:
 
 
 def _token(token_id: Any, *, lock: bool) -> TokenClass:
-    query = TokenClass.objects.select_for_update(of=("self",)) if lock else TokenClass.objects
+    query = TokenClass.objects.select_for_update(of=("self",), no_key=True) if lock else TokenClass.objects
     query = query.select_related("rules")  # the rules come with the token: one read
     try:
         return query.get(pk=token_id)
@@ -83,7 +83,10 @@ def _lock_accounts(*, token: TokenClass, wallets: list[Wallet], issuance: bool) 
     expected = len({w.pk for w in wallets}) + (1 if issuance else 0)
 
     def lock() -> dict:
-        return {a.pk: a for a in Account.objects.select_for_update().filter(wanted, token_class=token).order_by("pk")}
+        return {
+            a.pk: a
+            for a in Account.objects.select_for_update(no_key=True).filter(wanted, token_class=token).order_by("pk")
+        }
 
     accounts = lock()
     if len(accounts) < expected:  # a first receipt (or a first mint): create what is missing, then lock in order
@@ -118,7 +121,7 @@ def _parties(refs: list[WalletRef], *, lock: bool) -> list[Wallet]:
         wanted |= ref.as_q()
     query = Wallet.objects.filter(wanted).select_related("investor").only(*_PARTY_FIELDS)
     if lock:
-        query = query.select_for_update(of=("investor",)).order_by("investor_id", "pk")
+        query = query.select_for_update(of=("investor",), no_key=True).order_by("investor_id", "pk")
     found = list(query)
     wallets = []
     for ref in refs:
@@ -225,7 +228,12 @@ def _evaluate(
     Lock order, the same for every movement: the investors involved, then their accounts, each in primary-key
     order; then the token class row, only for mint and burn (the supply changes) and for a movement that changes
     the number of holders while a max-holders rule is on (so two such movements cannot both pass the limit); the
-    audit chain head last. Movements between existing holders of a token therefore run in parallel."""
+    audit chain head last. Movements between existing holders of a token therefore run in parallel.
+
+    Every row lock is FOR NO KEY UPDATE (`no_key=True`), as everywhere in the services: the rows' keys never change,
+    and the foreign keys of rows this transaction inserts (entry → token class, wallets) are checked at COMMIT,
+    after the audit head is held, with FOR KEY SHARE, which FOR UPDATE would block (a deadlock with a mint holding
+    the token row and waiting for the audit head) and FOR NO KEY UPDATE does not."""
     named = _parties([ref for ref in (sender, receiver) if ref is not None], lock=lock)  # under the investor locks
     sender_wallet = named.pop(0) if sender is not None else None
     receiver_wallet = named.pop(0) if receiver is not None else None

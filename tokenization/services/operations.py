@@ -33,7 +33,7 @@ def _operation_snapshot(operation: Operation) -> dict[str, Any]:
 
 
 def _tokenize(operation: Operation) -> dict[str, Any]:
-    token = TokenClass.objects.select_for_update().get(pk=operation.inputs["token"])
+    token = TokenClass.objects.select_for_update(no_key=True).get(pk=operation.inputs["token"])
     settlement = chain_gateway().issue_class(token_id=str(token.pk), symbol=token.symbol, decimals=token.decimals)
     before = token_snapshot(token)
     token.status = TokenStatus.ACTIVE
@@ -56,7 +56,7 @@ _HANDLERS = {OperationKind.TOKENIZE: _tokenize}
 
 def _fail(operation_id: Any, error: str) -> Operation:
     with transaction.atomic():
-        operation = Operation.objects.select_for_update().get(pk=operation_id)
+        operation = Operation.objects.select_for_update(no_key=True).get(pk=operation_id)
         before = _operation_snapshot(operation)
         operation.status, operation.error = OperationStatus.FAILED, error[:2000]
         operation.save(update_fields=["status", "error", "updated_at"])
@@ -80,14 +80,14 @@ def operation_execute(*, operation_id: Any) -> Operation:
     """Runs an open operation to its end. A second delivery of the same operation finds it finished and does
     nothing; a worker that dies half-way leaves its transaction rolled back and the operation open."""
     with transaction.atomic():
-        operation = Operation.objects.select_for_update().filter(pk=operation_id).first()
+        operation = Operation.objects.select_for_update(no_key=True).filter(pk=operation_id).first()
         if operation is None or operation.status not in _OPEN:
             return operation
         operation.status, operation.attempts = OperationStatus.PENDING, operation.attempts + 1
         operation.save(update_fields=["status", "attempts", "updated_at"])
     try:
         with transaction.atomic():
-            operation = Operation.objects.select_for_update().get(pk=operation_id)
+            operation = Operation.objects.select_for_update(no_key=True).get(pk=operation_id)
             if operation.status not in _OPEN:  # another worker finished it meanwhile
                 return operation
             before = _operation_snapshot(operation)
@@ -112,7 +112,7 @@ def operation_retry(*, actor: AbstractBaseUser, operation_id: Any) -> Operation:
     """Reopens a failed operation and queues it again."""
     require_role(actor, Role.OPERATOR)
     try:
-        operation = Operation.objects.select_for_update().get(pk=operation_id)
+        operation = Operation.objects.select_for_update(no_key=True).get(pk=operation_id)
     except (Operation.DoesNotExist, ValueError) as exc:
         raise NotFound("No such operation.") from exc
     if operation.status != OperationStatus.FAILED:

@@ -109,7 +109,7 @@ def token_class_tokenize(
         raise ValidationFailed("The token class is invalid.", errors=errors)
     cleaned_rules = _clean_rules(rules or {})
     try:
-        asset = Asset.objects.select_for_update().get(pk=asset_id)
+        asset = Asset.objects.select_for_update(no_key=True).get(pk=asset_id)
     except (Asset.DoesNotExist, ValueError) as exc:
         raise NotFound("No such asset.") from exc
     if asset.status not in (AssetStatus.APPROVED, AssetStatus.TOKENIZED):
@@ -146,7 +146,7 @@ def token_class_tokenize(
 
 def _locked_token(token_id: Any) -> TokenClass:
     try:
-        return TokenClass.objects.select_for_update().get(pk=token_id)
+        return TokenClass.objects.select_for_update(no_key=True).get(pk=token_id)
     except (TokenClass.DoesNotExist, ValueError) as exc:
         raise NotFound("No such token class.") from exc
 
