@@ -1,0 +1,154 @@
+"""Valuation writes: record, approve and reject. Each runs in one transaction with its one audit event.
+
+Lock order: the asset row (FOR NO KEY UPDATE), then its valuations. The asset's current valuation is part of its
+representation, so whenever it changes the asset's `version` goes up (ETags and cached representations follow).
+"""
+
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from assets.models import Asset
+from audit.services import Actor, audit_event_record
+from rwa_service.accounts.roles import Role, user_has_role
+from rwa_service.exceptions import Conflict, NotFound, PermissionRefused, ValidationFailed
+from valuation.methods import method_for
+from valuation.models import Valuation, ValuationStatus
+from valuation.prices import StoredPrices
+from valuation.snapshots import valuation_snapshot
+
+
+def _require_valuer(actor: AbstractBaseUser | Actor) -> None:
+    if isinstance(actor, Actor):
+        return  # system work (revaluation runs) is authorised by whoever started it
+    if not user_has_role(actor, Role.VALUER):
+        raise PermissionRefused("This action needs the valuer role.")
+
+
+def _locked_asset(asset_id: Any) -> Asset:
+    try:
+        return Asset.objects.select_for_update(no_key=True).get(pk=asset_id)
+    except (Asset.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound("No such asset.") from exc
+
+
+def _check_as_of(as_of: date) -> None:
+    if as_of > timezone.localdate():
+        raise ValidationFailed("A valuation cannot be dated in the future.", errors={"as_of": ["Not in the future."]})
+
+
+def _make_current(*, asset: Asset, valuation: Valuation) -> None:
+    """Approves `valuation`: it becomes the asset's current valuation unless the current one is dated later (then
+    it is recorded as approved and at once superseded, so the current one stays the latest approved)."""
+    current = Valuation.objects.filter(asset=asset, status=ValuationStatus.APPROVED).first()
+    valuation.approved_at = timezone.now()
+    if current is not None and current.as_of > valuation.as_of:
+        valuation.status = ValuationStatus.SUPERSEDED
+        return
+    if current is not None:
+        current.status = ValuationStatus.SUPERSEDED
+        current.save(update_fields=["status", "updated_at"])
+    valuation.status = ValuationStatus.APPROVED
+    asset.version += 1
+    asset.save(update_fields=["version", "updated_at"])
+
+
+@transaction.atomic
+def valuation_record(
+    *, actor: AbstractBaseUser | Actor, asset_id: Any, method: str, as_of: date, inputs: dict[str, Any]
+) -> Valuation:
+    """Records a valuation by `method`. A manual one (appraisal) waits as a draft for a second valuer; a computed
+    one is approved at once and becomes current (if it is the latest)."""
+    _require_valuer(actor)
+    _check_as_of(as_of)
+    chosen = method_for(method)
+    asset = _locked_asset(asset_id)
+    cleaned = chosen.validate(inputs or {}, asset=asset)
+    computed = chosen.compute(asset=asset, as_of=as_of, inputs=cleaned, prices=StoredPrices())
+    who = actor if isinstance(actor, Actor) else Actor.of(actor)
+    valuation = Valuation(
+        asset=asset,
+        method=chosen.code,
+        value=computed.value,
+        currency=computed.currency,
+        as_of=as_of,
+        inputs=computed.inputs,
+        recorded_by_id=who.user_id,
+        recorded_by_name=who.name,
+    )
+    if not chosen.manual:
+        _make_current(asset=asset, valuation=valuation)
+    valuation.save(force_insert=True)
+    audit_event_record(
+        actor=who,
+        action="valuation.recorded",
+        object_type="valuation",
+        object_id=valuation.pk,
+        before=None,
+        after=valuation_snapshot(valuation),
+    )
+    return valuation
+
+
+def _locked_draft(*, valuation_id: Any) -> tuple[Asset, Valuation]:
+    found = Valuation.objects.filter(pk=valuation_id).values_list("asset_id", flat=True).first()
+    if found is None:
+        raise NotFound("No such valuation.")
+    asset = _locked_asset(found)
+    valuation = Valuation.objects.select_for_update(no_key=True).get(pk=valuation_id)
+    if valuation.status != ValuationStatus.DRAFT:
+        raise Conflict(f"The valuation is {valuation.status}, not a draft.", code="valuation_not_draft")
+    return asset, valuation
+
+
+def _check_not_recorder(*, actor: AbstractBaseUser, valuation: Valuation, verb: str) -> None:
+    if valuation.recorded_by_id == actor.pk:
+        raise PermissionRefused(f"Maker-checker: the recorder cannot {verb} their own valuation.", code="maker_checker")
+
+
+@transaction.atomic
+def valuation_approve(*, actor: AbstractBaseUser, valuation_id: Any) -> Valuation:
+    """A second valuer approves a draft: it supersedes the asset's current valuation (when it is not older)."""
+    _require_valuer(actor)
+    asset, valuation = _locked_draft(valuation_id=valuation_id)
+    _check_not_recorder(actor=actor, valuation=valuation, verb="approve")
+    before = valuation_snapshot(valuation)
+    valuation.approved_by = actor
+    _make_current(asset=asset, valuation=valuation)
+    valuation.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+    audit_event_record(
+        actor=Actor.of(actor),
+        action="valuation.approved",
+        object_type="valuation",
+        object_id=valuation.pk,
+        before=before,
+        after=valuation_snapshot(valuation),
+    )
+    return valuation
+
+
+@transaction.atomic
+def valuation_reject(*, actor: AbstractBaseUser, valuation_id: Any, reason: str) -> Valuation:
+    """A second valuer rejects a draft, with a reason; it stays in the history."""
+    _require_valuer(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("A rejection needs a reason.", errors={"reason": ["This field is required."]})
+    _, valuation = _locked_draft(valuation_id=valuation_id)
+    _check_not_recorder(actor=actor, valuation=valuation, verb="reject")
+    before = valuation_snapshot(valuation)
+    valuation.status, valuation.status_reason = ValuationStatus.REJECTED, reason
+    valuation.save(update_fields=["status", "status_reason", "updated_at"])
+    audit_event_record(
+        actor=Actor.of(actor),
+        action="valuation.rejected",
+        object_type="valuation",
+        object_id=valuation.pk,
+        before=before,
+        after=valuation_snapshot(valuation),
+        reason=reason,
+    )
+    return valuation
