@@ -4,13 +4,14 @@ from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from assets.models import Asset, AssetStatus, Document
 from audit.models import AuditEvent
 from audit.selectors import audit_events_for_object
 from rwa_service.accounts.roles import STAFF_READERS, Role, user_has_role
 from tokenization.models import Account
+from valuation.models import Valuation, ValuationStatus
 
 
 def asset_scope(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Asset]:
@@ -32,12 +33,16 @@ def asset_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Asset]:
 
 
 def with_usernames(assets: QuerySet[Asset]) -> QuerySet[Asset]:
-    """Annotates the usernames an asset's representation shows."""
+    """Annotates the usernames an asset's representation shows, and prefetches its current valuation (one query
+    per page, not per asset)."""
+    current = Prefetch(
+        "valuations", queryset=Valuation.objects.filter(status=ValuationStatus.APPROVED), to_attr="current_valuations"
+    )
     return assets.annotate(
         created_by_name=F("created_by__username"),
         submitted_by_name=F("submitted_by__username"),
         reviewed_by_name=F("reviewed_by__username"),
-    )
+    ).prefetch_related(current)
 
 
 def asset_version(*, user: AbstractBaseUser | AnonymousUser, asset_id: object) -> int | None:

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from assets.asset_types import AssetType
 from assets.models import Asset, Document, DocumentKind
+from valuation.selectors import valuation_current
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -23,6 +24,16 @@ class UsernameField(serializers.Field):
             return asset.__dict__[annotated]
         user = getattr(asset, self.relation)
         return user.username if user is not None else None
+
+
+class CurrentValuationSerializer(serializers.Serializer):
+    """The current valuation as an asset shows it."""
+
+    id = serializers.UUIDField(read_only=True)
+    method = serializers.CharField(read_only=True)
+    value = serializers.DecimalField(max_digits=28, decimal_places=6, read_only=True, coerce_to_string=True)
+    currency = serializers.CharField(read_only=True)
+    as_of = serializers.DateField(read_only=True)
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -59,9 +70,14 @@ class AssetSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(CurrentValuationSerializer(allow_null=True))
     def get_current_valuation(self, asset: Asset) -> dict | None:
-        """The latest approved valuation; null until the valuation domain records one."""
-        return None
+        """The asset's current (latest approved) valuation, or null: from the selector's prefetch when present."""
+        if "current_valuations" in asset.__dict__:
+            current = asset.__dict__["current_valuations"][0] if asset.__dict__["current_valuations"] else None
+        else:
+            current = valuation_current(asset_id=asset.pk)
+        return CurrentValuationSerializer(current).data if current is not None else None
 
 
 class AssetWriteSerializer(serializers.Serializer):
