@@ -93,6 +93,9 @@ class Valuation(models.Model):
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     status_reason = models.TextField(blank=True, default="")
+    run = models.ForeignKey(
+        "valuation.RevaluationRun", on_delete=models.PROTECT, null=True, blank=True, related_name="valuations"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -109,8 +112,103 @@ class Valuation(models.Model):
                 condition=~models.Q(status__in=["approved", "superseded"]) | models.Q(approved_at__isnull=False),
                 name="valuation_approved_has_time",
             ),
+            models.UniqueConstraint(  # a run, re-run or retried, never values an asset twice for one date
+                fields=["asset", "as_of"], condition=models.Q(run__isnull=False), name="valuation_one_automatic_per_day"
+            ),
         ]
         indexes = [models.Index(fields=["asset", "-as_of"], name="valuation_asset_asof_idx")]
 
     def __str__(self) -> str:
         return f"{self.asset_id} {self.as_of} {self.method}: {self.value} {self.currency} ({self.status})"
+
+
+class ValuationPolicy(models.Model):
+    """How an asset is revalued automatically: its method and that method's inputs (validated by the method)."""
+
+    asset = models.OneToOneField(
+        "assets.Asset", on_delete=models.CASCADE, primary_key=True, related_name="valuation_policy"
+    )
+    method = models.CharField(max_length=20)
+    inputs = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["asset"]
+        verbose_name_plural = "valuation policies"
+
+    def __str__(self) -> str:
+        return f"{self.asset_id}: {self.method}"
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class RevaluationRun(models.Model):
+    """A revaluation of a chosen set of assets (those with a valuation policy, filtered by type, jurisdiction or
+    currency) as of a date, worked through in chunks by Celery workers. `total`, `done` and `failed` are kept from
+    the chunks' own counts, so a chunk run twice (a redelivered task) never counts twice."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    as_of = models.DateField()
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    started_by = models.CharField(max_length=150)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=RunStatus.values), name="run_status_valid"),
+            models.CheckConstraint(condition=models.Q(done__lte=models.F("total")), name="run_done_within_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} as of {self.as_of} ({self.status})"
+
+
+class RevaluationChunk(models.Model):
+    """A slice of a run's assets: what one task values. Its counts are recomputed whenever it (re)runs."""
+
+    run = models.ForeignKey(RevaluationRun, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    asset_ids = models.JSONField()
+    finished = models.BooleanField(default=False)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="chunk_number_unique_per_run")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} #{self.number}"
+
+
+class RevaluationFailure(models.Model):
+    """An asset a run could not value, and why (a missing FX rate, no observation, an open circuit breaker…)."""
+
+    run = models.ForeignKey(RevaluationRun, on_delete=models.CASCADE, related_name="failures")
+    asset = models.ForeignKey("assets.Asset", on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["run", "asset"]
+        constraints = [models.UniqueConstraint(fields=["run", "asset"], name="failure_one_per_asset_per_run")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.asset_id}: {self.reason[:60]}"

@@ -3,6 +3,8 @@
 from datetime import date
 from decimal import Decimal
 
+from django.db.models import Q
+
 from valuation.errors import ValuationError
 from valuation.models import PriceObservation, PriceSeries, SeriesKind
 
@@ -12,6 +14,7 @@ class StoredPrices:
 
     def __init__(self) -> None:
         self._series: dict[str, PriceSeries | None] = {}
+        self._fx: dict[tuple[str, str], list[PriceSeries]] = {}
 
     def series(self, code: str) -> PriceSeries | None:
         if code not in self._series:
@@ -22,26 +25,56 @@ class StoredPrices:
         series = self.series(code)
         if series is None:
             raise ValuationError(f"No price series {code!r}.", code="series_missing")
+        found = self._latest(series=series, on_or_before=on_or_before)
+        if found is None:
+            raise ValuationError(f"Series {code!r} has no observation on or before {on_or_before}.", code="no_price")
+        return found
+
+    def _fx_series(self, from_currency: str, to_currency: str) -> list[PriceSeries]:
+        """The FX series quoting this pair either way: the one coded `FROM-TO` or `TO-FROM` first, then any other
+        (an FX series says what it quotes by its currencies, whatever its code)."""
+        key = (from_currency, to_currency)
+        if key not in self._fx:
+            pair = Q(base_currency=from_currency, currency=to_currency) | Q(
+                base_currency=to_currency, currency=from_currency
+            )
+            preferred = {f"{from_currency}-{to_currency}": 0, f"{to_currency}-{from_currency}": 1}
+            found = list(PriceSeries.objects.filter(pair, kind=SeriesKind.FX))
+            found.sort(key=lambda series: (preferred.get(series.code, 2), series.code))
+            self._fx[key] = found
+        return self._fx[key]
+
+    def convert(self, *, amount: Decimal, from_currency: str, to_currency: str, as_of: date) -> Decimal:
+        """`amount` of `from_currency` in `to_currency` at the latest rate on or before `as_of`. An FX series gives
+        units of its `currency` per one unit of its `base_currency`: multiply going base → currency, divide back."""
+        from_currency, to_currency = from_currency.upper(), to_currency.upper()
+        if from_currency == to_currency:
+            return amount
+        candidates = self._fx_series(from_currency, to_currency)
+        for series in candidates:
+            found = self._latest(series=series, on_or_before=as_of)
+            if found is None or found[1] <= 0:
+                continue
+            rate = found[1]
+            return amount * rate if series.base_currency == from_currency else amount / rate
+        if candidates:
+            codes = ", ".join(series.code for series in candidates)
+            raise ValuationError(
+                f"No FX rate from {from_currency} to {to_currency} on or before {as_of} (series {codes}).",
+                code="fx_missing",
+            )
+        raise ValuationError(
+            f"No FX rate from {from_currency} to {to_currency} "
+            f"(no FX series {from_currency}-{to_currency} or {to_currency}-{from_currency}).",
+            code="fx_missing",
+        )
+
+    @staticmethod
+    def _latest(*, series: PriceSeries, on_or_before: date) -> tuple[date, Decimal] | None:
         found = (
             PriceObservation.objects.filter(series=series, date__lte=on_or_before)
             .order_by("-date")
             .values_list("date", "value")
             .first()
         )
-        if found is None:
-            raise ValuationError(f"Series {code!r} has no observation on or before {on_or_before}.", code="no_price")
-        return found
-
-    def convert(self, *, amount: Decimal, from_currency: str, to_currency: str, as_of: date) -> Decimal:
-        if from_currency == to_currency:
-            return amount
-        direct = f"{from_currency}-{to_currency}"
-        inverse = f"{to_currency}-{from_currency}"
-        for code, invert in ((direct, False), (inverse, True)):
-            series = self.series(code)
-            if series is not None and series.kind == SeriesKind.FX:
-                _, rate = self.observation(code=code, on_or_before=as_of)
-                return amount / rate if invert else amount * rate
-        raise ValuationError(
-            f"No FX rate from {from_currency} to {to_currency} (series {direct} or {inverse}).", code="fx_missing"
-        )
+        return (found[0], Decimal(found[1])) if found is not None else None

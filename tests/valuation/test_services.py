@@ -120,7 +120,7 @@ def test_a_failing_audit_write_rolls_the_valuation_back(users, make_asset, value
     def broken(**kwargs):
         raise RuntimeError("audit store down")
 
-    monkeypatch.setattr("valuation.services.audit_event_record", broken)
+    monkeypatch.setattr("valuation.services.valuations.audit_event_record", broken)
     with pytest.raises(RuntimeError):
         valuation_approve(actor=valuer2, valuation_id=valuation.pk)
     assert Valuation.objects.get(pk=valuation.pk).status == ValuationStatus.DRAFT
@@ -143,3 +143,13 @@ def test_the_asset_shows_its_current_valuation(users, make_asset, valuer2, clien
     }
     listed = client.get("/api/v1/assets/", {"status": "approved"}).json()["results"]
     assert next(a for a in listed if a["id"] == str(asset.pk))["current_valuation"] == shown
+
+
+def test_the_database_refuses_to_change_a_recorded_valuations_figures(users, make_asset, valuer2):
+    from django.db import DatabaseError, transaction
+
+    valuation = _appraise(users, make_asset("approved"))
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Valuation.objects.filter(pk=valuation.pk).update(value=Decimal("1"))
+    valuation_approve(actor=valuer2, valuation_id=valuation.pk)  # the status still moves
+    assert Valuation.objects.get(pk=valuation.pk).value == Decimal("1000000.00")

@@ -16,7 +16,8 @@ from audit.services import Actor, audit_event_record
 from rwa_service.accounts.roles import Role, user_has_role
 from rwa_service.exceptions import Conflict, NotFound, PermissionRefused, ValidationFailed
 from valuation.methods import method_for
-from valuation.models import Valuation, ValuationStatus
+from valuation.methods.base import PriceSource
+from valuation.models import RevaluationRun, Valuation, ValuationStatus
 from valuation.prices import StoredPrices
 from valuation.snapshots import valuation_snapshot
 
@@ -58,16 +59,26 @@ def _make_current(*, asset: Asset, valuation: Valuation) -> None:
 
 @transaction.atomic
 def valuation_record(
-    *, actor: AbstractBaseUser | Actor, asset_id: Any, method: str, as_of: date, inputs: dict[str, Any]
+    *,
+    actor: AbstractBaseUser | Actor,
+    asset_id: Any,
+    method: str,
+    as_of: date,
+    inputs: dict[str, Any],
+    run: RevaluationRun | None = None,
+    prices: PriceSource | None = None,
 ) -> Valuation:
     """Records a valuation by `method`. A manual one (appraisal) waits as a draft for a second valuer; a computed
-    one is approved at once and becomes current (if it is the latest)."""
+    one is approved at once and becomes current (if it is the latest). `run` names the revaluation run that made
+    an automatic one (runs pass their own price source, shared across a chunk)."""
     _require_valuer(actor)
     _check_as_of(as_of)
     chosen = method_for(method)
+    if run is not None and chosen.manual:
+        raise ValidationFailed("A revaluation run cannot record a manual valuation.", errors={"method": [method]})
     asset = _locked_asset(asset_id)
     cleaned = chosen.validate(inputs or {}, asset=asset)
-    computed = chosen.compute(asset=asset, as_of=as_of, inputs=cleaned, prices=StoredPrices())
+    computed = chosen.compute(asset=asset, as_of=as_of, inputs=cleaned, prices=prices or StoredPrices())
     who = actor if isinstance(actor, Actor) else Actor.of(actor)
     valuation = Valuation(
         asset=asset,
@@ -78,6 +89,7 @@ def valuation_record(
         inputs=computed.inputs,
         recorded_by_id=who.user_id,
         recorded_by_name=who.name,
+        run=run,
     )
     if not chosen.manual:
         _make_current(asset=asset, valuation=valuation)

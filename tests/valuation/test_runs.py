@@ -1,0 +1,146 @@
+"""Revaluation runs: fan-out in chunks, progress, failures with reasons, idempotency per asset and date, a crashed
+chunk finished by the sweeper, cancellation, and the nightly schedule editable in django-celery-beat."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from rwa_service.exceptions import Conflict, PermissionRefused, ValidationFailed
+from valuation.models import RevaluationChunk, RevaluationRun, RunStatus, Valuation, ValuationPolicy, ValuationStatus
+from valuation.selectors import valuation_current
+from valuation.services import revaluation_chunk_process, revaluation_run_cancel, revaluation_run_start
+from valuation.services import runs as run_services
+from valuation.services.runs import revaluation_runs_resume
+
+AS_OF = timezone.localdate() - timedelta(days=1)
+DEPRECIATION = {"cost": "1000", "salvage_value": "100", "in_service": "2020-01-01", "useful_life_years": "50"}
+
+
+@pytest.fixture
+def book(make_asset, settings):
+    """Five assets valued by depreciation and two whose market series does not exist (they must fail)."""
+    settings.REVALUATION_CHUNK_SIZE = 3
+    good = [make_asset("approved", name=f"Plant {i}") for i in range(5)]
+    bad = [make_asset("approved", name=f"Gold {i}") for i in range(2)]
+    for asset in good:
+        ValuationPolicy.objects.create(asset=asset, method="depreciation", inputs=DEPRECIATION)
+    for asset in bad:
+        ValuationPolicy.objects.create(asset=asset, method="market", inputs={"quantity": "10", "series": "NOPE-USD"})
+    return good, bad
+
+
+def _start(users, django_capture_on_commit_callbacks, execute=True, **filters):
+    with django_capture_on_commit_callbacks(execute=execute):
+        return revaluation_run_start(actor=users["valuer"], as_of=AS_OF, **filters)
+
+
+def test_a_run_values_the_rest_and_lists_each_failure_with_its_reason(users, book, django_capture_on_commit_callbacks):
+    good, bad = book
+    run = RevaluationRun.objects.get(pk=_start(users, django_capture_on_commit_callbacks).pk)
+    assert (run.status, run.total, run.done, run.failed) == (RunStatus.SUCCEEDED, 7, 5, 2)
+    assert run.chunks.count() == 3  # 7 assets in chunks of 3
+    reasons = {f.asset_id: f.reason for f in run.failures.all()}
+    assert set(reasons) == {a.pk for a in bad} and all("NOPE-USD" in reason for reason in reasons.values())
+    for asset in good:
+        (valuation,) = Valuation.objects.filter(asset=asset, as_of=AS_OF)
+        assert valuation.run_id == run.pk and valuation.status == ValuationStatus.APPROVED
+        assert valuation_current(asset_id=asset.pk).pk == valuation.pk
+        assert valuation.recorded_by_name == "system:revaluation"
+
+
+def test_running_a_chunk_again_or_the_whole_run_again_never_doubles_a_valuation(
+    users, book, django_capture_on_commit_callbacks
+):
+    run = _start(users, django_capture_on_commit_callbacks)
+    for chunk in RevaluationChunk.objects.filter(run=run):
+        RevaluationChunk.objects.filter(pk=chunk.pk).update(finished=False)
+        RevaluationRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
+        revaluation_chunk_process(chunk_id=chunk.pk)  # a redelivered task
+    again = RevaluationRun.objects.get(pk=_start(users, django_capture_on_commit_callbacks).pk)
+    assert Valuation.objects.filter(as_of=AS_OF).count() == 5
+    assert RevaluationRun.objects.get(pk=run.pk).done == 5
+    assert (again.status, again.done, again.failed) == (RunStatus.SUCCEEDED, 5, 2)  # valued already: counted done
+
+
+def test_a_chunk_whose_worker_died_midway_is_finished_by_the_sweeper_exactly_once(
+    users, book, django_capture_on_commit_callbacks, monkeypatch
+):
+    real, calls = run_services._value_one, {"n": 0}
+
+    def dies_after_two(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise SystemExit("worker killed")  # the process dies: nothing after this asset runs
+        real(**kwargs)
+
+    monkeypatch.setattr(run_services, "_value_one", dies_after_two)
+    run = _start(users, django_capture_on_commit_callbacks, execute=False)
+    first = run.chunks.order_by("number").first()
+    with pytest.raises(SystemExit):
+        revaluation_chunk_process(chunk_id=first.pk)
+    assert Valuation.objects.filter(as_of=AS_OF).count() <= 2  # the first two assets at most (some are failures)
+    assert not RevaluationChunk.objects.get(pk=first.pk).finished
+    monkeypatch.setattr(run_services, "_value_one", real)
+    assert revaluation_runs_resume(stale_after=timedelta(0)) == 3  # every unfinished chunk, the dead one included
+    run.refresh_from_db()
+    assert (run.status, run.done, run.failed) == (RunStatus.SUCCEEDED, 5, 2)
+    assert Valuation.objects.filter(as_of=AS_OF).count() == 5
+    assert all(Valuation.objects.filter(asset=a, as_of=AS_OF).count() == 1 for a in book[0])
+
+
+def test_a_cancelled_run_values_nothing_more_and_cannot_be_cancelled_twice(
+    users, book, django_capture_on_commit_callbacks
+):
+    run = _start(users, django_capture_on_commit_callbacks, execute=False)
+    cancelled = revaluation_run_cancel(actor=users["valuer"], run_id=run.pk)
+    for chunk in run.chunks.all():
+        revaluation_chunk_process(chunk_id=chunk.pk)
+    assert cancelled.status == RunStatus.CANCELLED and not Valuation.objects.exists()
+    with pytest.raises(Conflict):
+        revaluation_run_cancel(actor=users["valuer"], run_id=run.pk)
+
+
+def test_filters_choose_the_assets(users, book, django_capture_on_commit_callbacks, make_asset):
+    other = make_asset("approved", jurisdiction="FR", name="Usine")
+    ValuationPolicy.objects.create(asset=other, method="depreciation", inputs=DEPRECIATION)
+    run = _start(users, django_capture_on_commit_callbacks, jurisdiction="fr")
+    assert (run.total, run.filters) == (1, {"jurisdiction": "FR"})
+    assert Valuation.objects.filter(as_of=AS_OF).get().asset_id == other.pk
+
+
+def test_bad_requests_are_refused(users, book, django_capture_on_commit_callbacks):
+    with pytest.raises(ValidationFailed) as future:
+        revaluation_run_start(actor=users["valuer"], as_of=timezone.localdate() + timedelta(days=1))
+    with pytest.raises(ValidationFailed) as bad_type:
+        revaluation_run_start(actor=users["valuer"], as_of=AS_OF, asset_type="tulips")
+    with pytest.raises(PermissionRefused):
+        revaluation_run_start(actor=users["operator"], as_of=AS_OF)
+    assert "as_of" in future.value.errors and "asset_type" in bad_type.value.errors
+    assert not RevaluationRun.objects.exists()
+
+
+def test_the_nightly_run_is_a_periodic_task_operators_can_edit(db):
+    task = PeriodicTask.objects.get(name="nightly revaluation")
+    assert task.task == "valuation.tasks.revalue_nightly" and task.enabled
+    assert (task.crontab.hour, task.crontab.minute) == ("2", "0")
+
+
+def test_the_revalue_command_works_inline_with_progress_and_fails_on_failures(book, capsys):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError) as failed:  # two assets cannot be valued: non-zero exit, listed
+        call_command("revalue", "--as-of", AS_OF.isoformat(), "--inline")
+    out, err = capsys.readouterr()
+    assert "5 valued, 2 failed of 7" in str(failed.value)
+    assert out.count("failed: ") == 2 and "NOPE-USD" in out
+    assert "7/7 (done 5, failed 2)" in err
+    assert Valuation.objects.filter(as_of=AS_OF).count() == 5
+
+
+def test_the_revalue_command_refuses_bad_filters(db):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="asset_type"):
+        call_command("revalue", "--asset-type", "tulips")

@@ -1,0 +1,82 @@
+"""`index`: the asset's last approved appraisal moved by a price index from the appraisal's date to `as_of`.
+
+value = appraisal value × index(as_of) / index(appraisal date), each level the latest observation on or before its
+date. The currency is the appraisal's.
+"""
+
+from datetime import date
+from decimal import Decimal, localcontext
+from typing import Any
+
+from assets.models import Asset
+from rwa_service.exceptions import ValidationFailed
+from valuation.errors import ValuationError
+from valuation.methods.base import Computed, PriceSource, ValuationMethod
+from valuation.methods.common import PRECISION, money, require_kind, series_of
+from valuation.methods.inputs import series_code_input
+from valuation.methods.registry import register
+from valuation.models import SeriesKind, Valuation, ValuationStatus
+
+
+def last_appraisal(*, asset: Asset, as_of: date) -> Valuation | None:
+    """The asset's latest approved (current or since superseded) appraisal dated on or before `as_of`."""
+    return (
+        Valuation.objects.filter(
+            asset=asset,
+            method="appraisal",
+            status__in=[ValuationStatus.APPROVED, ValuationStatus.SUPERSEDED],
+            as_of__lte=as_of,
+        )
+        .order_by("-as_of", "-approved_at", "-created_at")
+        .first()
+    )
+
+
+@register
+class IndexMethod(ValuationMethod):
+    code = "index"
+    label = "Last appraisal moved by a price index"
+    manual = False
+
+    def validate(self, inputs: dict[str, Any], *, asset: Asset) -> dict[str, Any]:
+        errors: dict[str, list[str]] = {}
+        series = series_code_input(inputs, "series", errors)
+        if errors:
+            raise ValidationFailed("The index method's inputs are invalid.", errors=errors)
+        return {"series": series}
+
+    def compute(self, *, asset: Asset, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
+        code = inputs["series"]
+        appraisal = last_appraisal(asset=asset, as_of=as_of)
+        if appraisal is None:
+            raise ValuationError(
+                f"The asset has no approved appraisal dated on or before {as_of} for the index to move.",
+                code="no_appraisal",
+            )
+        require_kind(series_of(prices, code), SeriesKind.INDEX)
+        base_date, base_level = prices.observation(code=code, on_or_before=appraisal.as_of)
+        level_date, level = prices.observation(code=code, on_or_before=as_of)
+        if base_level <= 0 or level <= 0:
+            zero_date = base_date if base_level <= 0 else level_date
+            raise ValuationError(
+                f"Index {code!r} is {min(base_level, level)} on {zero_date}: an index level must be above zero.",
+                code="index_not_positive",
+            )
+        with localcontext() as context:
+            context.prec = PRECISION
+            value = appraisal.value * level / base_level
+        return Computed(
+            value=money(value),
+            currency=appraisal.currency,
+            inputs={
+                "series": code,
+                "appraisal_id": str(appraisal.pk),
+                "appraisal_as_of": appraisal.as_of.isoformat(),
+                "appraisal_value": str(appraisal.value),
+                "appraisal_currency": appraisal.currency,
+                "base_index_date": base_date.isoformat(),
+                "base_index_level": str(Decimal(base_level)),
+                "index_date": level_date.isoformat(),
+                "index_level": str(Decimal(level)),
+            },
+        )
