@@ -11,13 +11,25 @@ from tokenization.views import (
     TokenClassViewSet,
     WalletViewSet,
 )
+from valuation.run_views import RevaluationRunViewSet
+from valuation.views import (
+    AssetValuationViewSet,
+    PriceSeriesViewSet,
+    TokenNavViewSet,
+    ValuationViewSet,
+)
 
 router = DefaultRouter()
 router.register("asset-types", AssetTypeViewSet, basename="asset-type")
 router.register("assets", AssetViewSet, basename="asset")
 router.register("assets", AssetTokenizeViewSet, basename="asset-tokenize")
+router.register("assets", AssetValuationViewSet, basename="asset-valuation")
 router.register("tokens", TokenClassViewSet, basename="token")
+router.register("tokens", TokenNavViewSet, basename="token-nav")
 router.register("investors", InvestorViewSet, basename="investor")
 router.register("wallets", WalletViewSet, basename="wallet")
 router.register("operations", OperationViewSet, basename="operation")
+router.register("valuations", ValuationViewSet, basename="valuation")
+router.register("price-series", PriceSeriesViewSet, basename="price-series")
 router.register("auth/me", MeViewSet, basename="me")
+router.register("revaluation-runs", RevaluationRunViewSet, basename="revaluation-run")

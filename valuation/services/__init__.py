@@ -1,5 +1,6 @@
 """Valuation writes: valuations (record, approve, reject) and revaluation runs."""
 
+from valuation.services.policies import valuation_policy_remove, valuation_policy_set
 from valuation.services.runs import (
     revaluation_chunk_process,
     revaluation_run_cancel,
@@ -14,6 +15,8 @@ __all__ = [
     "revaluation_run_start",
     "revaluation_runs_resume",
     "valuation_approve",
+    "valuation_policy_remove",
+    "valuation_policy_set",
     "valuation_record",
     "valuation_reject",
 ]
