@@ -1,11 +1,12 @@
-"""A per-process cache of asset representations, keyed by the asset's id and version.
+"""A per-process cache of asset representations, keyed by the asset's id and revision (its `version`, and the id of
+its current valuation: assets.selectors.asset_revision).
 
-Reading one asset is the API's hottest path. The representation of a version never changes (every service that
-changes an asset bumps `version`), so each worker keeps the serialized form of the versions it has served and, per
-request, only checks the current version with one indexed read (assets.selectors.asset_version): a stale entry
-cannot be served, and no invalidation crosses processes. Entries also expire after ASSET_DETAIL_CACHE_SECONDS, so
-that what a representation shows from other rows (usernames) is at most that old. Bounded by
-ASSET_DETAIL_CACHE_SIZE entries per process; 0 switches it off.
+Reading one asset is the API's hottest path. The representation at a revision never changes (every service that
+changes an asset bumps `version`; a new current valuation changes the revision), so each worker keeps the serialized
+form of the revisions it has served and, per request, only checks the current revision with one indexed read: a
+stale entry cannot be served, and no invalidation crosses processes. Entries also expire after
+ASSET_DETAIL_CACHE_SECONDS, so that what a representation shows from other rows (usernames) is at most that old.
+Bounded by ASSET_DETAIL_CACHE_SIZE entries per process; 0 switches it off.
 """
 
 import threading
@@ -15,7 +16,7 @@ from cachetools import TTLCache
 from django.conf import settings
 
 from assets.models import Asset
-from assets.selectors import with_usernames
+from assets.selectors import revision_of, with_usernames
 from assets.serializers import AssetSerializer
 
 _lock = threading.Lock()  # cachetools' caches are not thread-safe; gthread workers share this one
@@ -29,24 +30,26 @@ def _entries() -> TTLCache | None:
     return _cache
 
 
-def asset_representation(*, asset_id: Any, version: int) -> tuple[int, dict] | None:
-    """(version, representation) of the asset at `version` or, if it changed since, at its newer current version;
-    None if it is gone. The caller has checked that the reader may see the asset."""
+def asset_representation(*, asset_id: Any, revision: str) -> tuple[str, dict] | None:
+    """(revision, representation) of the asset at `revision` (assets.selectors.asset_revision) or, if it changed
+    since, at its newer current one; None if it is gone. The caller has checked that the reader may see the asset."""
     cache = _entries()
-    key = (str(asset_id), version)
+    key = (str(asset_id), revision)
     if cache is not None:
         with _lock:
             data = cache.get(key)
         if data is not None:
-            return version, data
+            return revision, data
     asset = with_usernames(Asset.objects.filter(pk=asset_id)).first()
     if asset is None:
         return None
     data = dict(AssetSerializer(asset).data)  # a plain dict: ReturnDict would keep the serializer and its fields alive
+    current = asset.__dict__["current_valuations"]
+    fetched = revision_of(version=asset.version, valuation_id=current[0].pk if current else None)
     if cache is not None:
         with _lock:
-            cache[(str(asset.pk), asset.version)] = data
-    return asset.version, data
+            cache[(str(asset.pk), fetched)] = data
+    return fetched, data
 
 
 def asset_representations_clear() -> None:

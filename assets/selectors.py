@@ -4,7 +4,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from assets.models import Asset, AssetStatus, Document
 from audit.models import AuditEvent
@@ -45,23 +45,39 @@ def with_usernames(assets: QuerySet[Asset]) -> QuerySet[Asset]:
     ).prefetch_related(current)
 
 
-def asset_version(*, user: AbstractBaseUser | AnonymousUser, asset_id: object) -> int | None:
-    """The current version of an asset `user` may see; None when there is no such asset or it is not theirs.
-    One primary-key read: what a cached representation is checked against. Staff read every asset, so theirs is a
-    plain statement (the hot path: no query to compile); an investor's goes through asset_scope."""
+def asset_revision(*, user: AbstractBaseUser | AnonymousUser, asset_id: object) -> str | None:
+    """What identifies the current representation of an asset `user` may see: its `version`, and the id of its
+    current valuation when it has one (a valuation changes the representation, not the asset row). None when there
+    is no such asset or it is not theirs. One read: what a cached representation and the ETag are checked against.
+    Staff read every asset, so theirs is a plain statement (the hot path: no query to compile)."""
     try:
         asset_id = asset_id if isinstance(asset_id, UUID) else UUID(str(asset_id))
     except ValueError:  # not a UUID: no such asset
         return None
     if user_has_role(user, *STAFF_READERS):
         with connection.cursor() as cursor:
-            cursor.execute(_VERSION_SQL, [Asset._meta.pk.get_db_prep_value(asset_id, connection)])
+            cursor.execute(_REVISION_SQL, [Asset._meta.pk.get_db_prep_value(asset_id, connection)])
             row = cursor.fetchone()
-        return row[0] if row else None
-    return asset_scope(user=user).filter(pk=asset_id).values_list("version", flat=True).first()
+    else:
+        current = Valuation.objects.filter(asset=OuterRef("pk"), status=ValuationStatus.APPROVED).values("pk")[:1]
+        row = (
+            asset_scope(user=user).filter(pk=asset_id).annotate(current=Subquery(current))
+            .values_list("version", "current").first()
+        )  # fmt: skip
+    return None if row is None else revision_of(version=row[0], valuation_id=row[1])
 
 
-_VERSION_SQL = f"SELECT version FROM {Asset._meta.db_table} WHERE id = %s"  # table name from the model
+def revision_of(*, version: int, valuation_id: object | None) -> str:
+    """`<version>` or `<version>-<current valuation id, hex>`: see asset_revision."""
+    if valuation_id is None:
+        return str(version)
+    return f"{version}-{UUID(str(valuation_id)).hex}"
+
+
+_REVISION_SQL = (  # table and column names from the models
+    f"SELECT a.version, v.id FROM {Asset._meta.db_table} a LEFT JOIN {Valuation._meta.db_table} v "
+    f"ON v.asset_id = a.id AND v.status = '{ValuationStatus.APPROVED}' WHERE a.id = %s"
+)
 
 
 def asset_documents(*, asset: Asset, include_removed: bool = False) -> QuerySet[Document]:

@@ -31,6 +31,7 @@ from rwa_service.api.etag import etag_for, expected_version
 from rwa_service.api.pagination import CursorPage, SeqCursorPage
 from rwa_service.api.viewsets import BaseViewSet
 from rwa_service.exceptions import NotFound, PayloadTooLarge
+from valuation.selectors import valuation_current
 
 READERS = ALL_ROLES
 OPERATOR = frozenset({Role.OPERATOR})
@@ -42,7 +43,9 @@ _IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEAD
 
 
 def _with_etag(response: Response, asset: Asset) -> Response:
-    response["ETag"] = etag_for(pk=asset.pk, version=asset.version)
+    current = valuation_current(asset_id=asset.pk)
+    revision = selectors.revision_of(version=asset.version, valuation_id=current.pk if current else None)
+    response["ETag"] = etag_for(pk=asset.pk, version=revision)
     return response
 
 
@@ -84,14 +87,14 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet
         return selectors.asset_list(user=user)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        version = selectors.asset_version(user=request.user, asset_id=pk)
-        if version is not None and request.headers.get("If-None-Match") == (tag := etag_for(pk=pk, version=version)):
+        revision = selectors.asset_revision(user=request.user, asset_id=pk)
+        if revision is not None and request.headers.get("If-None-Match") == (tag := etag_for(pk=pk, version=revision)):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
-        found = None if version is None else asset_representation(asset_id=pk, version=version)
+        found = None if revision is None else asset_representation(asset_id=pk, revision=revision)
         if found is None:
             raise NotFound("No asset with this id.")
-        version, data = found
-        return Response(data, headers={"ETag": etag_for(pk=data["id"], version=version)})
+        revision, data = found
+        return Response(data, headers={"ETag": etag_for(pk=data["id"], version=revision)})
 
     @extend_schema(summary="Register a draft asset", request=AssetWriteSerializer, responses={201: AssetSerializer})
     def create(self, request: Request) -> Response:

@@ -107,6 +107,7 @@ def demo_seed(*, password: str | None) -> DemoResult:
             actor = operator if transition == "submit" else compliance
             assets.asset_transition(actor=actor, asset_id=asset.pk, transition=transition, reason=reason)
     _seed_tokens(users=users)
+    _seed_valuations(users=users)
     return DemoResult(seeded=True, password=password, generated=generated)
 
 
@@ -161,3 +162,46 @@ def _seed_tokens(*, users: dict) -> None:
                           amount=2_500_00)  # fmt: skip
     ledger.token_transfer(caller=users["demo-investor"], token_id=token, from_wallet=wallets[0].pk,
                           to_wallet=wallets[2].pk, amount=1_000_00)  # fmt: skip
+
+
+def _seed_valuations(*, users: dict) -> None:
+    """Price series (gold in USD, a London house-price index, EUR-USD), the gold bars valued by the market method
+    with a policy for the nightly run (so XAUZ has a NAV), and an appraisal awaiting a second valuer."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from assets.models import Asset
+    from audit.services import Actor
+    from valuation import price_services, services
+
+    valuer, system = users["demo-valuer"], Actor.system("seed_demo")
+    today = timezone.localdate()
+    days = [today - timedelta(days=n) for n in range(5, 0, -1)]
+    series = [
+        ("XAU-USD", "Gold, LBMA PM", "price", "troy_oz", "USD", "", ["2650.1", "2655.4", "2661", "2648.75", "2670.3"]),
+        ("HPI-GB-LDN", "London house prices", "index", "", "", "", ["100.0", "100.1", "100.3", "100.2", "100.6"]),
+        ("EUR-USD", "Euro in dollars", "fx", "", "USD", "EUR", ["1.0810", "1.0795", "1.0822", "1.0840", "1.0831"]),
+    ]  # fmt: skip
+    for code, name, kind, unit, currency, base, values in series:
+        price_services.price_series_create(
+            actor=system, code=code, name=name, kind=kind, unit=unit, currency=currency, base_currency=base
+        )
+        price_services.price_observations_add(
+            actor=system,
+            series_code=code,
+            observations=[{"date": day, "value": Decimal(v)} for day, v in zip(days, values, strict=True)],
+        )
+    gold = Asset.objects.get(name="LBMA Gold Bars, Zurich Vault")
+    services.valuation_policy_set(actor=valuer, asset_id=gold.pk, method="market", inputs={})
+    services.valuation_record(actor=valuer, asset_id=gold.pk, method="market", as_of=days[-1], inputs={})
+    office = Asset.objects.filter(status="approved", asset_type="real_estate").first()
+    if office is not None:
+        services.valuation_record(
+            actor=valuer,
+            asset_id=office.pk,
+            method="appraisal",
+            as_of=days[0],
+            inputs={"value": "18500000.00", "appraiser": "Knight & Co", "report": "Annual external valuation"},
+        )

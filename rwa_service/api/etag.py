@@ -5,8 +5,9 @@ from rest_framework.request import Request
 from rwa_service.exceptions import PreconditionFailed
 
 
-def etag_for(*, pk: object, version: int) -> str:
-    """The strong entity tag of one version of an object."""
+def etag_for(*, pk: object, version: int | str) -> str:
+    """The strong entity tag of one version of an object (`version` may carry a suffix after a `-`: an asset's
+    revision names its current valuation too, see assets.selectors.asset_revision)."""
     return f'"{pk}-{version}"'
 
 
@@ -19,6 +20,7 @@ def expected_version(request: Request, *, pk: object) -> int | None:
         return None
     prefix = f'"{pk}-'
     for tag in (part.strip().removeprefix("W/") for part in header.split(",")):
-        if tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix) : -1].isdigit():
-            return int(tag[len(prefix) : -1])
+        number = tag[len(prefix) : -1].split("-", 1)[0] if tag.startswith(prefix) and tag.endswith('"') else ""
+        if number.isdigit():
+            return int(number)
     raise PreconditionFailed("If-Match does not name a version of this object.", code="stale_version")

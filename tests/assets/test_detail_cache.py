@@ -53,6 +53,32 @@ def test_if_none_match_with_the_current_tag_is_304_and_a_stale_tag_is_the_body(u
 def test_a_representation_asked_at_an_old_version_comes_back_at_the_current_one(users, make_asset):
     asset = make_asset()
     services.asset_update(actor=users["operator"], asset_id=asset.pk, changes={"name": "Harbour House"})
-    version, data = asset_representation(asset_id=asset.pk, version=1)  # a version read just before the change
-    assert version == 2 and data["version"] == 2 and data["name"] == "Harbour House"
+    revision, data = asset_representation(asset_id=asset.pk, revision="1")  # read just before the change
+    assert revision == "2" and data["version"] == 2 and data["name"] == "Harbour House"
     assert isinstance(data, dict) and not hasattr(data, "serializer")  # kept plain: no serializer held in memory
+
+
+def test_a_new_current_valuation_changes_the_etag_and_the_cached_body_at_once(users, client_for, make_asset):
+    from tests.factories import UserFactory
+    from valuation.services import valuation_approve, valuation_record
+
+    asset = make_asset("approved")
+    client = client_for(users["auditor"])
+    first = client.get(f"/api/v1/assets/{asset.pk}/")
+    assert first.json()["current_valuation"] is None and first["ETag"] == f'"{asset.pk}-{asset.version}"'
+    draft = valuation_record(
+        actor=users["valuer"],
+        asset_id=asset.pk,
+        method="appraisal",
+        as_of=asset.created_at.date(),
+        inputs={"value": "5"},
+    )
+    valuation_approve(actor=UserFactory(roles=["valuer"]), valuation_id=draft.pk)
+    stale = client.get(f"/api/v1/assets/{asset.pk}/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert stale.status_code == 200 and stale.json()["current_valuation"]["id"] == str(draft.pk)
+    assert stale["ETag"] == f'"{asset.pk}-{asset.version}-{draft.pk.hex}"'
+    assert client.get(f"/api/v1/assets/{asset.pk}/", HTTP_IF_NONE_MATCH=stale["ETag"]).status_code == 304
+    patched = client_for(users["compliance"]).post(
+        f"/api/v1/assets/{asset.pk}/suspend/", {"reason": "x"}, format="json", HTTP_IF_MATCH=stale["ETag"]
+    )
+    assert patched.status_code == 200, patched.content  # If-Match with a revision tag names the version (no 412)

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from assets.models import Asset
+from assets.selectors import asset_revision
 from rwa_service.exceptions import ValidationFailed
 from tests.factories import UserFactory
 from valuation.errors import ValuationError
@@ -452,7 +452,7 @@ def test_market_inputs_name_every_bad_field(make_asset, db):
 
 def test_a_computed_valuation_is_recorded_approved_and_current(users, make_asset, gold_price):
     asset = make_asset("approved", currency="USD")
-    version = Asset.objects.get(pk=asset.pk).version
+    revision = asset_revision(user=users["auditor"], asset_id=asset.pk)
     valuation = valuation_record(
         actor=users["valuer"],
         asset_id=asset.pk,
@@ -466,7 +466,8 @@ def test_a_computed_valuation_is_recorded_approved_and_current(users, make_asset
     assert valuation_current(asset_id=asset.pk).pk == valuation.pk
     stored = Valuation.objects.get(pk=valuation.pk)
     assert stored.inputs["price"] == "2650.5000000000" and stored.value == Decimal("33131.25")
-    assert Asset.objects.get(pk=asset.pk).version == version + 1
+    # the asset's representation (and ETag) now names this valuation; the asset row itself is unchanged
+    assert asset_revision(user=users["auditor"], asset_id=asset.pk) == f"{revision}-{valuation.pk.hex}"
 
 
 def test_an_index_valuation_moves_an_approved_appraisal_through_the_services(users, make_asset, hpi):

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from assets.models import Asset
+from assets.selectors import asset_revision
 from audit.models import AuditEvent
 from rwa_service.exceptions import Conflict, PermissionRefused, ValidationFailed
 from tests.factories import UserFactory
@@ -50,13 +51,14 @@ def test_approval_by_a_second_valuer_makes_it_current_and_supersedes_the_previou
     asset = make_asset("approved")
     first = _appraise(users, asset, "900000", as_of=TODAY - timedelta(days=30))
     valuation_approve(actor=valuer2, valuation_id=first.pk)
-    version = Asset.objects.get(pk=asset.pk).version
+    before = asset_revision(user=users["auditor"], asset_id=asset.pk)
     second = _appraise(users, asset, "950000")
     approved = valuation_approve(actor=valuer2, valuation_id=second.pk)
     assert approved.status == ValuationStatus.APPROVED and approved.approved_by == valuer2
     assert Valuation.objects.get(pk=first.pk).status == ValuationStatus.SUPERSEDED
     assert valuation_current(asset_id=asset.pk).pk == second.pk
-    assert Asset.objects.get(pk=asset.pk).version == version + 1  # the representation changed: a new ETag
+    after = asset_revision(user=users["auditor"], asset_id=asset.pk)  # the representation changed: a new ETag
+    assert before.endswith(first.pk.hex) and after == f"{Asset.objects.get(pk=asset.pk).version}-{second.pk.hex}"
 
 
 def test_an_older_appraisal_approved_later_does_not_displace_the_current_one(users, make_asset, valuer2):

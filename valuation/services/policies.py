@@ -37,7 +37,7 @@ def valuation_policy_set(
     )
     audit_event_record(
         actor=actor if isinstance(actor, Actor) else Actor.of(actor), action="valuation_policy.set",
-        object_type="asset", object_id=asset.pk, before=before, after=_snapshot(policy),
+        object_type="valuation_policy", object_id=asset.pk, before=before, after=_snapshot(policy),
     )  # fmt: skip
     return policy
 
@@ -54,5 +54,5 @@ def valuation_policy_remove(*, actor: AbstractBaseUser | Actor, asset_id: Any) -
     policy.delete()
     audit_event_record(
         actor=actor if isinstance(actor, Actor) else Actor.of(actor), action="valuation_policy.removed",
-        object_type="asset", object_id=asset.pk, before=before, after=None,
+        object_type="valuation_policy", object_id=asset.pk, before=before, after=None,
     )  # fmt: skip

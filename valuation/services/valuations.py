@@ -1,7 +1,8 @@
 """Valuation writes: record, approve and reject. Each runs in one transaction with its one audit event.
 
-Lock order: the asset row (FOR NO KEY UPDATE), then its valuations. The asset's current valuation is part of its
-representation, so whenever it changes the asset's `version` goes up (ETags and cached representations follow).
+Lock order: the asset row (FOR NO KEY UPDATE), then its valuations. The asset row itself is not changed: its
+representation names the current valuation, and its ETag and cached representation follow that valuation's id
+(assets.selectors.asset_revision).
 """
 
 from datetime import date
@@ -53,8 +54,6 @@ def _make_current(*, asset: Asset, valuation: Valuation) -> None:
         current.status = ValuationStatus.SUPERSEDED
         current.save(update_fields=["status", "updated_at"])
     valuation.status = ValuationStatus.APPROVED
-    asset.version += 1
-    asset.save(update_fields=["version", "updated_at"])
 
 
 @transaction.atomic
