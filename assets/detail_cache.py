@@ -44,8 +44,7 @@ def asset_representation(*, asset_id: Any, revision: str) -> tuple[str, dict] | 
     if asset is None:
         return None
     data = dict(AssetSerializer(asset).data)  # a plain dict: ReturnDict would keep the serializer and its fields alive
-    current = asset.__dict__["current_valuations"]
-    fetched = revision_of(version=asset.version, valuation_id=current[0].pk if current else None)
+    fetched = revision_of(version=asset.version, valuation_id=asset.current_valuation_ref)
     if cache is not None:
         with _lock:
             cache[(str(asset.pk), fetched)] = data

@@ -46,6 +46,13 @@ class Asset(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
+    current_valuation_ref = models.UUIDField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Id of the current (approved) valuation, kept by the valuation services in their transaction "
+        "(the valuations' partial unique index is the record); lets a read name it without a join.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

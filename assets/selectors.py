@@ -4,7 +4,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from assets.models import Asset, AssetStatus, Document
 from audit.models import AuditEvent
@@ -59,11 +59,7 @@ def asset_revision(*, user: AbstractBaseUser | AnonymousUser, asset_id: object) 
             cursor.execute(_REVISION_SQL, [Asset._meta.pk.get_db_prep_value(asset_id, connection)])
             row = cursor.fetchone()
     else:
-        current = Valuation.objects.filter(asset=OuterRef("pk"), status=ValuationStatus.APPROVED).values("pk")[:1]
-        row = (
-            asset_scope(user=user).filter(pk=asset_id).annotate(current=Subquery(current))
-            .values_list("version", "current").first()
-        )  # fmt: skip
+        row = asset_scope(user=user).filter(pk=asset_id).values_list("version", "current_valuation_ref").first()
     return None if row is None else revision_of(version=row[0], valuation_id=row[1])
 
 
@@ -74,10 +70,7 @@ def revision_of(*, version: int, valuation_id: object | None) -> str:
     return f"{version}-{UUID(str(valuation_id)).hex}"
 
 
-_REVISION_SQL = (  # table and column names from the models
-    f"SELECT a.version, v.id FROM {Asset._meta.db_table} a LEFT JOIN {Valuation._meta.db_table} v "
-    f"ON v.asset_id = a.id AND v.status = '{ValuationStatus.APPROVED}' WHERE a.id = %s"
-)
+_REVISION_SQL = f"SELECT version, current_valuation_ref FROM {Asset._meta.db_table} WHERE id = %s"  # names: the model
 
 
 def asset_documents(*, asset: Asset, include_removed: bool = False) -> QuerySet[Document]:

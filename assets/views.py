@@ -31,7 +31,6 @@ from rwa_service.api.etag import etag_for, expected_version
 from rwa_service.api.pagination import CursorPage, SeqCursorPage
 from rwa_service.api.viewsets import BaseViewSet
 from rwa_service.exceptions import NotFound, PayloadTooLarge
-from valuation.selectors import valuation_current
 
 READERS = ALL_ROLES
 OPERATOR = frozenset({Role.OPERATOR})
@@ -43,8 +42,7 @@ _IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEAD
 
 
 def _with_etag(response: Response, asset: Asset) -> Response:
-    current = valuation_current(asset_id=asset.pk)
-    revision = selectors.revision_of(version=asset.version, valuation_id=current.pk if current else None)
+    revision = selectors.revision_of(version=asset.version, valuation_id=asset.current_valuation_ref)
     response["ETag"] = etag_for(pk=asset.pk, version=revision)
     return response
 

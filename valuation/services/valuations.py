@@ -1,8 +1,8 @@
 """Valuation writes: record, approve and reject. Each runs in one transaction with its one audit event.
 
-Lock order: the asset row (FOR NO KEY UPDATE), then its valuations. The asset row itself is not changed: its
-representation names the current valuation, and its ETag and cached representation follow that valuation's id
-(assets.selectors.asset_revision).
+Lock order: the asset row (FOR NO KEY UPDATE), then its valuations. A new current valuation is also noted on the
+asset row (`current_valuation_ref`, not part of the asset's audited fields or its version): the asset's ETag and
+cached representation follow it (assets.selectors.asset_revision) without a join.
 """
 
 from datetime import date
@@ -54,6 +54,7 @@ def _make_current(*, asset: Asset, valuation: Valuation) -> None:
         current.status = ValuationStatus.SUPERSEDED
         current.save(update_fields=["status", "updated_at"])
     valuation.status = ValuationStatus.APPROVED
+    Asset.objects.filter(pk=asset.pk).update(current_valuation_ref=valuation.pk)  # the row is locked: see docstring
 
 
 @transaction.atomic
