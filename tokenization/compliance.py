@@ -51,7 +51,7 @@ class Facts:
     sender: Party | None
     receiver: Party | None
     caller_owns_sender: bool = True
-    holders_count: int = 0
+    holders_count: int = 0  # read only when the movement changes it (see _max_holders)
 
 
 @dataclass(frozen=True)
@@ -209,11 +209,11 @@ def _max_holders(f: Facts) -> RuleResult:
     limit = f.rules.max_holders
     if limit is None:
         return _ok("max-holders", "No limit on holders.")
-    after = f.holders_count
-    if f.receiver.investor_total == 0 and not _same_investor(f):
-        after += 1
-    if f.sender is not None and not _same_investor(f) and f.sender.investor_total == f.amount:
-        after -= 1
+    joins = f.receiver.investor_total == 0 and not _same_investor(f)
+    leaves = f.sender is not None and not _same_investor(f) and f.sender.investor_total == f.amount
+    if joins == leaves:  # nobody joins or leaves (or one replaces the other): the count stays as it is
+        return _ok("max-holders", f"The number of holders does not change (at most {limit}).")
+    after = f.holders_count + (1 if joins else -1)
     if after > limit:
         return _fail("max-holders", f"The token may have at most {limit} holders.", 0x57, "max-holders")
     return _ok("max-holders", f"{after} of at most {limit} holders.")

@@ -126,3 +126,28 @@ def test_dry_run_writes_nothing(users, make_token, funded):
     assert decision.allowed and decision.status_code == 0x51
     assert (LedgerEntry.objects.count(), AuditEvent.objects.count()) == (entries, events)
     assert not Account.objects.filter(wallet=bob).exists()
+
+
+def test_max_holders_blocks_only_a_movement_that_adds_a_holder(users, make_token, funded):
+    """A cap lowered below today's count stops newcomers, not trading between existing holders; the dry run and
+    the transfer agree."""
+    from tokenization.services.ledger import TransferBlocked, token_transfer, transfer_check
+    from tokenization.services.tokens import token_rules_set
+
+    token = make_token()
+    alice, bob, carol = funded(token, 100), funded(token, 100), funded(token, 100)
+    newcomer = funded(token)
+    token_rules_set(actor=users["compliance"], token_id=token.pk, rules={"max_holders": 2})  # 3 hold already
+    operator = users["operator"]
+    between = transfer_check(caller=operator, token_id=token.pk, from_wallet=alice.pk, to_wallet=bob.pk, amount=10)
+    verdict = next(rule for rule in between.rules if rule.rule == "max-holders")
+    assert between.allowed and verdict.passed and "does not change" in verdict.detail
+    token_transfer(caller=operator, token_id=token.pk, from_wallet=alice.pk, to_wallet=bob.pk, amount=10)
+    joining = transfer_check(caller=operator, token_id=token.pk, from_wallet=carol.pk, to_wallet=newcomer.pk, amount=5)
+    assert not joining.allowed and joining.app_code == "max-holders"
+    with pytest.raises(TransferBlocked) as blocked:
+        token_transfer(caller=operator, token_id=token.pk, from_wallet=carol.pk, to_wallet=newcomer.pk, amount=5)
+    assert blocked.value.code == "transfer_blocked"
+    # carol hands everything to the newcomer: one leaves as one joins, so the count stays at 3
+    token_transfer(caller=operator, token_id=token.pk, from_wallet=carol.pk, to_wallet=newcomer.pk, amount=100)
+    assert Account.objects.get(token_class=token, wallet=newcomer).balance == 100

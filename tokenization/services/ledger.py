@@ -278,7 +278,7 @@ def _evaluate(
         if receiver
         else None,
         caller_owns_sender=_caller_owns(caller, sender) if mode == Mode.TRANSFER else True,
-        holders_count=_holders_count(token) if rules.max_holders is not None else 0,
+        holders_count=_holders_count(token) if rules.max_holders is not None and holders_change else 0,
     )
     issuance = next((a for a in accounts.values() if a.kind == AccountKind.ISSUANCE), None)
     return decide(facts), _Locked(token, sender_account, receiver_account, issuance, sender, receiver)
