@@ -69,7 +69,7 @@ EXPECTED_RULES = {  # every rule the engine evaluates on a transfer, and the ver
     "receiver-kyc": "verified",
     "country": "is allowed",
     "accreditation": "suffices",
-    "max-holders": "of at most 1000 holders",
+    "max-holders": "at most 1000",  # between existing holders: "does not change (at most 1000)"
     "max-balance": "Within the limit of",
 }
 
