@@ -187,7 +187,7 @@ rules = {r["rule"]: r for r in decision["rules"]}
 wanted = ["token-active", "not-owner", "sender-frozen", "sender-kyc", "balance", "frozen-amount", "lockup", "velocity",
           "receiver-frozen", "receiver-kyc", "country", "accreditation", "max-holders", "max-balance"]
 configured = {"sender-kyc": "verified", "receiver-kyc": "verified", "velocity": "Within the volume limit",
-              "max-holders": "of at most 1000", "max-balance": "Within the limit of"}
+              "max-holders": "at most 1000", "max-balance": "Within the limit of"}
 ok = decision["allowed"] and all(name in rules and rules[name]["passed"] for name in wanted)
 ok = ok and all(text in rules[name]["detail"] for name, text in configured.items())
 print(f"transfer-check: allowed={decision['allowed']}, {len(rules)} rules evaluated, all passed={ok}", file=sys.stderr)
