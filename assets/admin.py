@@ -14,6 +14,7 @@ from assets.models import Asset, AssetStatus, Document
 from rwa_service.accounts.admin_roles import RoleAdminMixin
 from rwa_service.accounts.roles import Role, user_has_role
 from rwa_service.exceptions import DomainError
+from valuation.charts import valuation_history_svg
 
 SERVER_OWNED = (
     "reference",
@@ -149,14 +150,19 @@ class AssetAdmin(ServiceErrorsAsMessages, RoleAdminMixin, admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Asset | None = None) -> list[str]:
         editable = list(AssetAdminForm.Meta.fields)
-        return editable if obj is None else [*editable, "expected_version", *SERVER_OWNED]
+        return editable if obj is None else [*editable, "expected_version", *SERVER_OWNED, "valuation_history"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Asset | None = None) -> tuple[str, ...]:
         if obj is None:
             return ()
         if obj.status != AssetStatus.DRAFT or not user_has_role(request.user, Role.OPERATOR):
-            return tuple(AssetAdminForm.Meta.fields) + SERVER_OWNED
-        return SERVER_OWNED
+            return (*AssetAdminForm.Meta.fields, *SERVER_OWNED, "valuation_history")
+        return (*SERVER_OWNED, "valuation_history")
+
+    @admin.display(description="valuation history")
+    def valuation_history(self, obj: Asset) -> str:
+        """Approved and superseded valuations over time, as a server-rendered SVG chart."""
+        return valuation_history_svg(asset_id=obj.pk)
 
     def has_change_permission(self, request: HttpRequest, obj: Asset | None = None) -> bool:
         # Compliance needs the change list to run its actions; the form itself stays read-only for them.
