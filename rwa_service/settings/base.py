@@ -284,4 +284,11 @@ CELERY_BEAT_SCHEDULE = {
 # The nightly revaluation is not here: a data migration creates it in django-celery-beat's tables, so operators
 # change its schedule in the admin (entries here would be rewritten from settings at every beat start).
 REVALUATION_CHUNK_SIZE = env.int("REVALUATION_CHUNK_SIZE", default=500)
+# Prices: the stored series by default; PRICE_FEED_URL reads observations from an outside HTTP feed instead, behind
+# bounded retries and a circuit breaker (valuation/feeds.py).
+PRICE_FEED_URL = env("PRICE_FEED_URL", default="")
+PRICE_FEED_TIMEOUT_SECONDS = env.float("PRICE_FEED_TIMEOUT_SECONDS", default=5.0)
+PRICE_FEED_RETRIES = env.int("PRICE_FEED_RETRIES", default=2)
+PRICE_FEED_BREAKER_THRESHOLD = env.int("PRICE_FEED_BREAKER_THRESHOLD", default=5)
+PRICE_FEED_BREAKER_RESET_SECONDS = env.float("PRICE_FEED_BREAKER_RESET_SECONDS", default=60.0)
 REVALUATION_CHUNK_STALE_SECONDS = env.int("REVALUATION_CHUNK_STALE_SECONDS", default=600)

@@ -144,3 +144,31 @@ def test_the_revalue_command_refuses_bad_filters(db):
 
     with pytest.raises(CommandError, match="asset_type"):
         call_command("revalue", "--asset-type", "tulips")
+
+
+def test_with_the_outside_feed_down_a_run_fails_those_assets_with_the_reason_and_does_not_hang(
+    users, make_asset, settings, django_capture_on_commit_callbacks
+):
+    import time
+
+    from valuation.feeds import reset_breakers
+    from valuation.models import PriceSeries
+
+    PriceSeries.objects.create(code="XAU-USD", kind="price", currency="USD", unit="troy_oz")
+    for i in range(6):
+        asset = make_asset("approved", name=f"Bars {i}", currency="USD")
+        ValuationPolicy.objects.create(asset=asset, method="market", inputs={"quantity": "10", "series": "XAU-USD"})
+    settings.PRICE_FEED_URL = "http://127.0.0.1:9"  # nothing listens: every attempt is refused
+    settings.PRICE_FEED_RETRIES, settings.PRICE_FEED_TIMEOUT_SECONDS = 1, 0.2
+    settings.PRICE_FEED_BREAKER_THRESHOLD, settings.PRICE_FEED_BREAKER_RESET_SECONDS = 2, 60
+    reset_breakers()
+    try:
+        started = time.monotonic()
+        run = RevaluationRun.objects.get(pk=_start(users, django_capture_on_commit_callbacks).pk)
+        elapsed = time.monotonic() - started
+    finally:
+        reset_breakers()
+    assert (run.status, run.done, run.failed) == (RunStatus.FAILED, 0, 6)
+    reasons = list(run.failures.values_list("reason", flat=True))
+    assert all("127.0.0.1:9" in reason or "feed" in reason.lower() for reason in reasons), reasons
+    assert elapsed < 10  # the breaker opened: later assets failed at once, nothing waited on the dead feed

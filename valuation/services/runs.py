@@ -23,6 +23,8 @@ from assets.models import AssetStatus
 from audit.services import Actor, audit_event_record
 from rwa_service.exceptions import Conflict, NotFound, ValidationFailed
 from valuation.errors import ValuationError
+from valuation.feeds import price_source
+from valuation.methods.base import PriceSource
 from valuation.models import (
     RevaluationChunk,
     RevaluationFailure,
@@ -31,7 +33,6 @@ from valuation.models import (
     Valuation,
     ValuationPolicy,
 )
-from valuation.prices import StoredPrices
 from valuation.services.valuations import _require_valuer, valuation_record
 
 _OPEN = (RunStatus.PENDING, RunStatus.RUNNING)
@@ -116,7 +117,7 @@ def revaluation_run_start(
     return run
 
 
-def _value_one(*, run: RevaluationRun, asset_id: str, prices: StoredPrices, actor: Actor) -> None:
+def _value_one(*, run: RevaluationRun, asset_id: str, prices: PriceSource, actor: Actor) -> None:
     """Values one asset for the run in its own transaction; a failure is recorded with its reason instead."""
     with transaction.atomic():
         if Valuation.objects.filter(asset_id=asset_id, as_of=run.as_of, run__isnull=False).exists():
@@ -145,7 +146,7 @@ def revaluation_chunk_process(*, chunk_id: Any) -> RevaluationChunk | None:
     chunk = RevaluationChunk.objects.select_related("run").filter(pk=chunk_id).first()
     if chunk is None or chunk.finished or chunk.run.status not in _OPEN:
         return chunk
-    run, actor, prices = chunk.run, Actor.system("revaluation"), StoredPrices()
+    run, actor, prices = chunk.run, Actor.system("revaluation"), price_source()  # one per chunk: shared look-ups
     for index, asset_id in enumerate(chunk.asset_ids):
         if index and index % 50 == 0 and RevaluationRun.objects.get(pk=run.pk).status not in _OPEN:
             return chunk  # cancelled meanwhile

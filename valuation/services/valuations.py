@@ -16,10 +16,10 @@ from assets.models import Asset
 from audit.services import Actor, audit_event_record
 from rwa_service.accounts.roles import Role, user_has_role
 from rwa_service.exceptions import Conflict, NotFound, PermissionRefused, ValidationFailed
+from valuation.feeds import price_source
 from valuation.methods import method_for
 from valuation.methods.base import PriceSource
 from valuation.models import RevaluationRun, Valuation, ValuationStatus
-from valuation.prices import StoredPrices
 from valuation.snapshots import valuation_snapshot
 
 
@@ -78,7 +78,7 @@ def valuation_record(
         raise ValidationFailed("A revaluation run cannot record a manual valuation.", errors={"method": [method]})
     asset = _locked_asset(asset_id)
     cleaned = chosen.validate(inputs or {}, asset=asset)
-    computed = chosen.compute(asset=asset, as_of=as_of, inputs=cleaned, prices=prices or StoredPrices())
+    computed = chosen.compute(asset=asset, as_of=as_of, inputs=cleaned, prices=prices or price_source())
     who = actor if isinstance(actor, Actor) else Actor.of(actor)
     valuation = Valuation(
         asset=asset,
