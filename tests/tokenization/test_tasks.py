@@ -26,6 +26,7 @@ import redis
 from django.conf import settings as django_settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
+from kombu import pools as kombu_pools
 
 from assets.models import Asset, AssetStatus
 from assets.services import asset_transition
@@ -480,6 +481,7 @@ def _reset_broker_pools() -> None:
     celery_app._pool = None
     if "amqp" in celery_app.__dict__:
         celery_app.amqp._producer_pool = None
+    kombu_pools.reset()  # kombu keeps producer pools per connection globally: a closed one would be handed out again
 
 
 @contextmanager
@@ -513,6 +515,7 @@ class _Worker:
             "CELERY_BROKER_URL": _worker_broker_url(),
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "OPERATION_STALE_SECONDS": str(WORKER_STALE_SECONDS),
+            "REVALUATION_CHUNK_STALE_SECONDS": str(WORKER_STALE_SECONDS),
             "PYTHONUNBUFFERED": "1",
         }
         command = [sys.executable, "-m", "celery", "-A", "rwa_service", "worker", "--pool=solo", "-Q", "default"]
