@@ -12,6 +12,7 @@ from rwa_service.accounts.roles import STAFF_READERS, Role
 from rwa_service.api.idempotency import idempotent_response
 from rwa_service.api.pagination import CursorPage
 from rwa_service.api.viewsets import BaseViewSet
+from valuation import selectors
 from valuation.models import RevaluationFailure, RevaluationRun, RunStatus
 from valuation.services import revaluation_run_cancel, revaluation_run_start
 
@@ -71,7 +72,7 @@ class RevaluationRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ba
     }
 
     def scoped_queryset(self, *, user):
-        return RevaluationRun.objects.all()  # staff only (role_rules): every run is theirs to read
+        return selectors.revaluation_run_list(user=user)
 
     @extend_schema(
         summary="Start a revaluation run (202; chunks are worked by Celery workers)",
@@ -102,5 +103,5 @@ class RevaluationRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ba
     @action(detail=True, methods=["get"], pagination_class=FailureCursorPage)
     def failures(self, request: Request, pk: str) -> Response:
         run = self.get_object()
-        page = self.paginate_queryset(run.failures.select_related("asset"))
+        page = self.paginate_queryset(selectors.revaluation_failures(run=run))
         return self.get_paginated_response(RevaluationFailureSerializer(page, many=True).data)

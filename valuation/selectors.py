@@ -1,5 +1,6 @@
 """Valuation reads, scoped like the assets they value."""
 
+from collections.abc import Iterator
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
@@ -7,15 +8,49 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from assets.selectors import asset_scope
+from rwa_service.accounts.roles import STAFF_READERS, user_has_role
 from rwa_service.exceptions import Conflict
 from tokenization.models import TokenClass
-from valuation.models import Valuation, ValuationStatus
+from valuation.models import (
+    PriceObservation,
+    PriceSeries,
+    RevaluationChunk,
+    RevaluationFailure,
+    RevaluationRun,
+    Valuation,
+    ValuationStatus,
+)
 from valuation.staleness import is_stale, stale_after_days
 
 
 def valuation_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Valuation]:
     """The valuations of the assets `user` may see, newest first."""
     return Valuation.objects.filter(asset__in=asset_scope(user=user)).select_related("approved_by")
+
+
+def price_series_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[PriceSeries]:
+    """The price series `user` may read: staff roles read them all; investors and others none."""
+    return PriceSeries.objects.all() if user_has_role(user, *STAFF_READERS) else PriceSeries.objects.none()
+
+
+def price_observations(*, series: PriceSeries) -> QuerySet[PriceObservation]:
+    """A series' observations, newest date first."""
+    return PriceObservation.objects.filter(series=series).order_by("-date")
+
+
+def revaluation_run_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[RevaluationRun]:
+    """Revaluation runs, newest first: staff roles read them all."""
+    return RevaluationRun.objects.all() if user_has_role(user, *STAFF_READERS) else RevaluationRun.objects.none()
+
+
+def revaluation_failures(*, run: RevaluationRun) -> QuerySet[RevaluationFailure]:
+    """The assets a run could not value, with the reasons."""
+    return run.failures.select_related("asset")
+
+
+def revaluation_chunk_ids(*, run_id: object) -> Iterator[int]:
+    """The ids of a run's chunks, streamed."""
+    return RevaluationChunk.objects.filter(run_id=run_id).order_by("number").values_list("pk", flat=True).iterator()
 
 
 def valuation_current(*, asset_id: object) -> Valuation | None:

@@ -8,7 +8,7 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from audit.services import Actor
-from valuation.models import RevaluationChunk
+from valuation.selectors import revaluation_chunk_ids
 from valuation.services.runs import revaluation_chunk_process, revaluation_run_start, revaluation_runs_resume
 
 _TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
@@ -33,7 +33,7 @@ def enqueue_chunks(*, run_id: Any) -> None:
     """Queues every chunk of the run once the current transaction commits (never for a rolled-back run)."""
 
     def publish() -> None:
-        for chunk_id in RevaluationChunk.objects.filter(run_id=run_id).values_list("pk", flat=True).iterator():
+        for chunk_id in revaluation_chunk_ids(run_id=run_id):
             revalue_chunk.delay(chunk_id)
 
     transaction.on_commit(publish)

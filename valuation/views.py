@@ -9,13 +9,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from assets.selectors import asset_scope
-from rwa_service.accounts.roles import ALL_ROLES, STAFF_READERS, Role, user_has_role
+from rwa_service.accounts.roles import ALL_ROLES, STAFF_READERS, Role
 from rwa_service.api.pagination import CursorPage
 from rwa_service.api.viewsets import BaseViewSet
 from rwa_service.exceptions import ValidationFailed
 from tokenization import selectors as token_selectors
-from valuation import price_services, services
-from valuation.models import PriceObservation, PriceSeries, Valuation, ValuationStatus
+from valuation import price_services, selectors, services
+from valuation.models import PriceSeries, Valuation, ValuationStatus
 from valuation.selectors import token_nav, valuation_list
 from valuation.serializers import (
     NavSerializer,
@@ -164,7 +164,7 @@ class PriceSeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseV
     filterset_class = Filter
 
     def scoped_queryset(self, *, user):
-        return PriceSeries.objects.all() if user_has_role(user, *SERIES_READERS) else PriceSeries.objects.none()
+        return selectors.price_series_list(user=user)
 
     @extend_schema(
         summary="Create a price series (valuer)",
@@ -186,7 +186,7 @@ class PriceSeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseV
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=ObservationCursorPage)
     def observations(self, request: Request, code: str) -> Response:
         series = self.get_object()
-        page = self.paginate_queryset(PriceObservation.objects.filter(series=series))
+        page = self.paginate_queryset(selectors.price_observations(series=series))
         return self.get_paginated_response(PriceObservationSerializer(page, many=True).data)
 
     @extend_schema(

@@ -83,7 +83,9 @@ def test_a_chunk_whose_worker_died_midway_is_finished_by_the_sweeper_exactly_onc
     assert Valuation.objects.filter(as_of=AS_OF).count() <= 2  # the first two assets at most (some are failures)
     assert not RevaluationChunk.objects.get(pk=first.pk).finished
     monkeypatch.setattr(run_services, "_value_one", real)
-    assert revaluation_runs_resume(stale_after=timedelta(0)) == 3  # every unfinished chunk, the dead one included
+    with django_capture_on_commit_callbacks(execute=True) as published:  # queued only once the sweep commits
+        assert revaluation_runs_resume(stale_after=timedelta(0)) == 3  # every unfinished chunk, the dead one included
+    assert len(published) == 1
     run.refresh_from_db()
     assert (run.status, run.done, run.failed) == (RunStatus.SUCCEEDED, 5, 2)
     assert Valuation.objects.filter(as_of=AS_OF).count() == 5

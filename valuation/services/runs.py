@@ -210,6 +210,10 @@ def revaluation_runs_resume(*, stale_after: timedelta | None = None) -> int:
     chunks = RevaluationChunk.objects.filter(run__status__in=_OPEN, finished=False, updated_at__lt=cutoff)
     ids = list(chunks.values_list("pk", flat=True)[:1000])
     RevaluationChunk.objects.filter(pk__in=ids).update(updated_at=timezone.now())
-    for chunk_id in ids:
-        revalue_chunk.delay(chunk_id)
+
+    def publish() -> None:
+        for chunk_id in ids:
+            revalue_chunk.delay(chunk_id)
+
+    transaction.on_commit(publish)  # at once in autocommit; never for a caller's transaction that rolls back
     return len(ids)
