@@ -29,13 +29,9 @@ mkdir -p "$OUT"
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 die() { echo "revaluation_bench: $*" >&2; exit 1; }
 
-export DJANGO_SETTINGS_MODULE=rwa_service.settings.production
-SECRET_KEY="bench-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')"
-PII_ENCRYPTION_KEYS="$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
-export SECRET_KEY PII_ENCRYPTION_KEYS
-export ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false DATABASE_URL="$PG/$DB_NAME"
-export REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/7}" CACHE_KEY_PREFIX="rwa-bench-reval-$STAMP"
-export CELERY_BROKER_URL="${BENCH_BROKER_URL:-redis://127.0.0.1:6379/9}" LOG_LEVEL="${LOG_LEVEL:-WARNING}"
+# shellcheck source=bench/production_env.sh
+source "$ROOT/bench/production_env.sh"
+bench_production_env "$PG/$DB_NAME" "rwa-bench-reval-$STAMP" redis://127.0.0.1:6379/7 redis://127.0.0.1:6379/9
 export REVALUATION_CHUNK_SIZE="${REVALUATION_CHUNK_SIZE:-500}"
 
 PIDS=()

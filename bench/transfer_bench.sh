@@ -77,24 +77,11 @@ OUT="$ROOT/bench/results/transfer-$STAMP"
 mkdir -p "$OUT"
 ln -sfn "transfer-$STAMP" "$ROOT/bench/results/transfer-latest"
 
-# --- environment for the service: production settings, loopback only (as bench/http_bench.sh) -------------------
-export DJANGO_SETTINGS_MODULE=rwa_service.settings.production
-SECRET_KEY="bench-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')"
-export SECRET_KEY
-PII_ENCRYPTION_KEYS="$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
-export PII_ENCRYPTION_KEYS
-export ALLOWED_HOSTS="$HOST,localhost"
-export SECURE_SSL_REDIRECT=false
-export DATABASE_URL="$PG/$DB_NAME"
-export REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/7}"
-export CACHE_KEY_PREFIX="rwa-bench-tx-$STAMP"
-# Production settings refuse the filesystem broker. Transfers enqueue nothing, and the seed runs the tokenize
-# operation itself, but the URL must name a real broker.
-export CELERY_BROKER_URL="${BENCH_BROKER_URL:-redis://127.0.0.1:6379/8}"
-export GUNICORN_ACCESS_LOG=""
-export LOG_LEVEL="${LOG_LEVEL:-WARNING}"  # upper case: base.py hands it to dictConfig as is
-export GUNICORN_MAX_REQUESTS=0
-unset DEBUG PORT GUNICORN_BIND || true
+# --- environment for the service: production settings, loopback only (bench/production_env.sh) ----------------
+# shellcheck source=bench/production_env.sh
+source "$ROOT/bench/production_env.sh"
+# Transfers enqueue nothing, and the seed runs the tokenize operation itself.
+bench_production_env "$PG/$DB_NAME" "rwa-bench-tx-$STAMP" redis://127.0.0.1:6379/7 redis://127.0.0.1:6379/8
 
 PIDS=()
 DBS_CREATED=()
