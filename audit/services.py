@@ -1,5 +1,6 @@
 """Audit writes. `audit_event_record` is called by every service inside its own transaction."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,18 @@ class Actor:
         return cls(name=f"system:{task}")
 
 
+@dataclass(frozen=True)
+class EventDraft:
+    """One event to append with audit_events_record: what changed, and its state before and after."""
+
+    action: str
+    object_type: str
+    object_id: object
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str = ""
+
+
 def audit_event_record(
     *,
     actor: Actor,
@@ -40,29 +53,51 @@ def audit_event_record(
 ) -> AuditEvent:
     """Appends one event to the chain. Must run inside the caller's transaction, so the change and its event
     commit or roll back together; the chain head is locked until that transaction ends."""
+    draft = EventDraft(action=action, object_type=object_type, object_id=object_id, before=before, after=after,
+                       reason=reason)  # fmt: skip
+    (event,) = audit_events_record(actor=actor, events=[draft], request_id=request_id)
+    return event
+
+
+def audit_events_record(
+    *, actor: Actor, events: Sequence[EventDraft], request_id: str | None = None, batch_size: int = 1000
+) -> list[AuditEvent]:
+    """Appends several events, one per change, in order, under one hold of the chain head: the same events, seqs
+    and hashes as as many audit_event_record calls, in a few statements (a revaluation chunk records hundreds of
+    valuations at once). Same rule: inside the transaction of the changes it records."""
     if not connection.in_atomic_block:
-        raise RuntimeError("audit_event_record must run inside the transaction of the change it records.")
+        raise RuntimeError("audit_events_record must run inside the transaction of the change it records.")
+    if not events:
+        return []
+    request_id = request_id if request_id is not None else current_request_id()
     with transaction.atomic(savepoint=False):  # inside the caller's transaction: a failure here rolls it all back
         head = AuditChainHead.objects.select_for_update(no_key=True).filter(pk=1).first()
         if head is None:  # an empty database: create the head once, then lock it like every writer does
             AuditChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
             head = AuditChainHead.objects.select_for_update(no_key=True).get(pk=1)
-        event = AuditEvent(
-            seq=head.seq + 1,
-            occurred_at=timezone.now(),
-            actor=actor.name,
-            actor_user_id=actor.user_id,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            before=to_json_value(before),
-            after=to_json_value(after),
-            reason=reason or "",
-            request_id=request_id if request_id is not None else current_request_id(),
-            prev_hash=head.hash,
-        )
-        event.hash = event_hash(prev_hash=event.prev_hash, fields=event.hashed_fields())
-        event.save(force_insert=True)
-        head.seq, head.hash = event.seq, event.hash
+        written, seq, prev_hash = [], head.seq, head.hash
+        for draft in events:
+            seq += 1
+            event = AuditEvent(
+                seq=seq,
+                occurred_at=timezone.now(),
+                actor=actor.name,
+                actor_user_id=actor.user_id,
+                action=draft.action,
+                object_type=draft.object_type,
+                object_id=str(draft.object_id),
+                before=to_json_value(draft.before),
+                after=to_json_value(draft.after),
+                reason=draft.reason or "",
+                request_id=request_id,
+                prev_hash=prev_hash,
+            )
+            event.hash = prev_hash = event_hash(prev_hash=prev_hash, fields=event.hashed_fields())
+            written.append(event)
+        if len(written) == 1:
+            written[0].save(force_insert=True)
+        else:
+            AuditEvent.objects.bulk_create(written, batch_size=batch_size)
+        head.seq, head.hash = seq, prev_hash
         head.save(update_fields=["seq", "hash", "updated_at"])
-    return event
+    return written

@@ -10,11 +10,13 @@ from valuation.models import PriceObservation, PriceSeries, SeriesKind
 
 
 class StoredPrices:
-    """Reads the stored series. One instance may serve a whole run: series look-ups are remembered."""
+    """Reads the stored series. One instance may serve a revaluation chunk: series and observation look-ups are
+    remembered, so a thousand assets on one index read its two levels once (a snapshot for the chunk's duration)."""
 
     def __init__(self) -> None:
         self._series: dict[str, PriceSeries | None] = {}
         self._fx: dict[tuple[str, str], list[PriceSeries]] = {}
+        self._latest_seen: dict[tuple[int, date], tuple[date, Decimal] | None] = {}
 
     def series(self, code: str) -> PriceSeries | None:
         if code not in self._series:
@@ -69,12 +71,14 @@ class StoredPrices:
             code="fx_missing",
         )
 
-    @staticmethod
-    def _latest(*, series: PriceSeries, on_or_before: date) -> tuple[date, Decimal] | None:
-        found = (
-            PriceObservation.objects.filter(series=series, date__lte=on_or_before)
-            .order_by("-date")
-            .values_list("date", "value")
-            .first()
-        )
-        return (found[0], Decimal(found[1])) if found is not None else None
+    def _latest(self, *, series: PriceSeries, on_or_before: date) -> tuple[date, Decimal] | None:
+        key = (series.pk, on_or_before)
+        if key not in self._latest_seen:
+            found = (
+                PriceObservation.objects.filter(series=series, date__lte=on_or_before)
+                .order_by("-date")
+                .values_list("date", "value")
+                .first()
+            )
+            self._latest_seen[key] = (found[0], Decimal(found[1])) if found is not None else None
+        return self._latest_seen[key]

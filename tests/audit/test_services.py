@@ -6,7 +6,7 @@ from django.db import DatabaseError, connection, transaction
 from audit.canonical import GENESIS_HASH, event_hash
 from audit.models import AuditChainHead, AuditEvent
 from audit.selectors import audit_chain_verify
-from audit.services import Actor, audit_event_record
+from audit.services import Actor, EventDraft, audit_event_record, audit_events_record
 from rwa_service.exceptions import Conflict
 from tests.audit.triggers import audit_triggers_disabled
 
@@ -185,3 +185,47 @@ def test_a_transactional_test_may_record_events_and_still_be_flushed_after_it():
     # The flush that ends this test must get past the append-only triggers (see tests/conftest.py).
     _record(2)
     assert audit_chain_verify().valid
+
+
+@pytest.mark.django_db
+def test_appending_several_events_at_once_chains_them_like_one_at_a_time():
+    _record(1)
+    drafts = [
+        EventDraft(action="thing.changed", object_type="thing", object_id=n, before={"n": n - 1}, after={"n": n})
+        for n in range(1, 6)
+    ]
+    with transaction.atomic():
+        written = audit_events_record(actor=Actor.system("batch"), events=drafts, request_id="req-batch")
+    _record(1)
+    stored = list(AuditEvent.objects.order_by("seq"))
+    assert [event.seq for event in stored] == [1, 2, 3, 4, 5, 6, 7]
+    assert [event.seq for event in written] == [2, 3, 4, 5, 6]
+    assert [(e.object_id, e.after, e.actor, e.request_id) for e in stored[1:6]] == [
+        (str(n), {"n": n}, "system:batch", "req-batch") for n in range(1, 6)
+    ]
+    prev = GENESIS_HASH
+    for event in stored:
+        assert (event.prev_hash, event_hash(prev_hash=prev, fields=event.hashed_fields())) == (prev, event.hash)
+        prev = event.hash
+    assert AuditChainHead.objects.get().seq == 7 and audit_chain_verify().valid
+
+
+@pytest.mark.django_db
+def test_appending_several_events_rolls_back_with_the_change_and_leaves_no_gap():
+    _record(1)
+    drafts = [EventDraft(action="a", object_type="t", object_id=n, before=None, after=None) for n in range(3)]
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        audit_events_record(actor=Actor.system("batch"), events=drafts)
+        1 / 0  # noqa: B018
+    with transaction.atomic():
+        assert audit_events_record(actor=Actor.system("batch"), events=[]) == []
+    _record(1)
+    assert list(AuditEvent.objects.values_list("seq", flat=True)) == [1, 2] and audit_chain_verify().valid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_appending_several_events_outside_a_transaction_is_refused():
+    draft = EventDraft(action="a", object_type="t", object_id=1, before=None, after=None)
+    with pytest.raises(RuntimeError):
+        audit_events_record(actor=Actor.system("t"), events=[draft])
+    assert not AuditEvent.objects.exists()

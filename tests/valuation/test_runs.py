@@ -4,12 +4,15 @@ chunk finished by the sweeper, cancellation, and the nightly schedule editable i
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from audit.models import AuditEvent
 from rwa_service.exceptions import Conflict, PermissionRefused, ValidationFailed
 from valuation.models import RevaluationChunk, RevaluationRun, RunStatus, Valuation, ValuationPolicy, ValuationStatus
 from valuation.selectors import valuation_current
+from valuation.services import bulk as bulk_services
 from valuation.services import revaluation_chunk_process, revaluation_run_cancel, revaluation_run_start
 from valuation.services import runs as run_services
 from valuation.services.runs import revaluation_runs_resume
@@ -67,6 +70,32 @@ def test_running_a_chunk_again_or_the_whole_run_again_never_doubles_a_valuation(
 def test_a_chunk_whose_worker_died_midway_is_finished_by_the_sweeper_exactly_once(
     users, book, django_capture_on_commit_callbacks, monkeypatch
 ):
+    def dies_while_auditing(**kwargs):
+        raise SystemExit("worker killed")  # the process dies after the chunk's valuations were written, uncommitted
+
+    monkeypatch.setattr(bulk_services, "audit_events_record", dies_while_auditing)
+    run = _start(users, django_capture_on_commit_callbacks, execute=False)
+    first = run.chunks.order_by("number").first()
+    with pytest.raises(SystemExit):
+        revaluation_chunk_process(chunk_id=first.pk)
+    assert not Valuation.objects.filter(as_of=AS_OF).exists()  # the chunk is one transaction: nothing half-done
+    assert not RevaluationChunk.objects.get(pk=first.pk).finished
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True) as published:  # queued only once the sweep commits
+        assert revaluation_runs_resume(stale_after=timedelta(0)) == 3  # every unfinished chunk, the dead one included
+    assert len(published) == 1
+    run.refresh_from_db()
+    assert (run.status, run.done, run.failed) == (RunStatus.SUCCEEDED, 5, 2)
+    assert all(Valuation.objects.filter(asset=a, as_of=AS_OF).count() == 1 for a in book[0])
+    assert AuditEvent.objects.filter(action="valuation.recorded").count() == 5
+
+
+def test_a_chunk_the_database_refuses_is_valued_one_asset_at_a_time_and_a_death_there_is_resumed(
+    users, book, django_capture_on_commit_callbacks, monkeypatch
+):
+    def refused(**kwargs):
+        raise IntegrityError("a unique index refused a row")
+
     real, calls = run_services._value_one, {"n": 0}
 
     def dies_after_two(**kwargs):
@@ -75,21 +104,21 @@ def test_a_chunk_whose_worker_died_midway_is_finished_by_the_sweeper_exactly_onc
             raise SystemExit("worker killed")  # the process dies: nothing after this asset runs
         real(**kwargs)
 
+    monkeypatch.setattr(run_services, "valuations_record_for_run", refused)
     monkeypatch.setattr(run_services, "_value_one", dies_after_two)
     run = _start(users, django_capture_on_commit_callbacks, execute=False)
     first = run.chunks.order_by("number").first()
     with pytest.raises(SystemExit):
         revaluation_chunk_process(chunk_id=first.pk)
-    assert Valuation.objects.filter(as_of=AS_OF).count() <= 2  # the first two assets at most (some are failures)
-    assert not RevaluationChunk.objects.get(pk=first.pk).finished
+    valued, failed = Valuation.objects.filter(as_of=AS_OF).count(), run.failures.count()
+    assert valued + failed == 2  # one transaction per asset: the first two stay (valued, or failed with a reason)
     monkeypatch.setattr(run_services, "_value_one", real)
-    with django_capture_on_commit_callbacks(execute=True) as published:  # queued only once the sweep commits
-        assert revaluation_runs_resume(stale_after=timedelta(0)) == 3  # every unfinished chunk, the dead one included
-    assert len(published) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        revaluation_runs_resume(stale_after=timedelta(0))
     run.refresh_from_db()
     assert (run.status, run.done, run.failed) == (RunStatus.SUCCEEDED, 5, 2)
-    assert Valuation.objects.filter(as_of=AS_OF).count() == 5
     assert all(Valuation.objects.filter(asset=a, as_of=AS_OF).count() == 1 for a in book[0])
+    assert set(run.failures.values_list("asset_id", flat=True)) == {a.pk for a in book[1]}
 
 
 def test_a_cancelled_run_values_nothing_more_and_cannot_be_cancelled_twice(

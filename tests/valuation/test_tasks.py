@@ -12,12 +12,13 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from assets.models import Asset
+from audit.models import AuditChainHead
 from audit.selectors import audit_chain_verify
 from rwa_service.celery import app as celery_app
 from rwa_service.exceptions import DomainError
 from tests.tokenization.test_tasks import (
     WAIT_BUDGET_SECONDS,
+    WORKER_APP_NAME,
     WORKER_STALE_SECONDS,
     _psycopg_params,
     _publishing_to,
@@ -93,11 +94,11 @@ def test_the_nightly_task_starts_a_run_for_today_as_the_system():
 def test_a_run_whose_worker_is_killed_midway_completes_after_a_restart_valuing_each_asset_once(
     users, make_asset, settings, tmp_path
 ):
-    """PostgreSQL (CI): a real `celery worker` values the first asset of the run's one chunk and blocks on the
-    second (its row is held FOR UPDATE from another connection); the worker's whole process group is SIGKILLed; a
-    fresh worker runs the beat sweeper (`resume_revaluation_runs`, published as beat does), which queues the orphaned
-    chunk again; the run ends with every asset valued exactly once. SQLite (the default `make test`): the same
-    scenario in-process (see tests/valuation/test_runs.py for the details of that one)."""
+    """PostgreSQL (CI): a real `celery worker` takes the run's one chunk, writes its valuations and blocks on the
+    audit chain head (held FOR UPDATE from another connection) before their events; the worker's whole process group
+    is SIGKILLed, so nothing of the chunk commits; a fresh worker runs the beat sweeper (`resume_revaluation_runs`,
+    published as beat does), which queues the orphaned chunk again; the run ends with every asset valued exactly
+    once. SQLite (the default `make test`): the same scenario in-process (see tests/valuation/test_runs.py)."""
     settings.REVALUATION_CHUNK_SIZE = 3
     inputs = {"cost": "900", "salvage_value": "0", "in_service": "2020-01-01", "useful_life_years": "9"}
     assets = [make_asset("approved", name=f"Crane {i}") for i in range(3)]
@@ -114,21 +115,27 @@ def test_a_run_whose_worker_is_killed_midway_completes_after_a_restart_valuing_e
     assert audit_chain_verify().valid
 
 
+def _worker_waits_on_the_chain_head() -> bool:
+    """The worker's statement waiting on a lock is the chain head's: the chunk's valuations are written by then."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s"
+            " AND wait_event_type = 'Lock' AND query LIKE %s",
+            [WORKER_APP_NAME, f"%{AuditChainHead._meta.db_table}%"],
+        )
+        return cursor.fetchone()[0] == 1
+
+
 def _die_mid_run_in_process_then_resume(users, settings) -> RevaluationRun:
-    from valuation.services import runs as run_services
+    from valuation.services import bulk as bulk_services
 
-    real, calls = run_services._value_one, {"n": 0}
+    def dies_before_the_events(**kwargs):
+        raise _WorkerKilled
 
-    def dies_at_the_second(**kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise _WorkerKilled
-        real(**kwargs)
-
-    with mock.patch.object(run_services, "_value_one", dies_at_the_second):
+    with mock.patch.object(bulk_services, "audit_events_record", dies_before_the_events):
         with pytest.raises(_WorkerKilled), transaction.atomic():
             run = revaluation_run_start(actor=users["valuer"], as_of=timezone.localdate())
-    assert Valuation.objects.filter(run=run).count() == 1
+    assert not Valuation.objects.filter(run=run).exists()
     settings.REVALUATION_CHUNK_STALE_SECONDS = 0
     assert revaluation_runs_resume() == 1  # the beat sweeper: the orphaned chunk runs again (eagerly)
     assert revaluation_runs_resume() == 0  # and nothing is left open
@@ -148,23 +155,22 @@ def _kill_a_real_worker_mid_run_then_restart(users, assets, tmp_path) -> Revalua
                 assert broker.llen("default") == 0  # nothing published before the commit
             assert broker.llen("default") == 1  # the one chunk, once committed
             chunk = RevaluationChunk.objects.get(run=run)
-            second_asset = chunk.asset_ids[1]
             lock = psycopg.connect(**_psycopg_params(), application_name="rwa-test-lock")
-            lock.execute(f"SELECT id FROM {Asset._meta.db_table} WHERE id = %s FOR UPDATE", [uuid.UUID(second_asset)])
+            lock.execute(f"SELECT id FROM {AuditChainHead._meta.db_table} WHERE id = 1 FOR UPDATE")
 
             first = _Worker(tmp_path / "worker-1.log")
             workers.append(first)
             _wait_for(
-                lambda: Valuation.objects.filter(run=run).count() == 1 and _worker_backends(waiting_on_lock=True),
+                _worker_waits_on_the_chain_head,
                 deadline=deadline,
-                what="the first worker to value one asset and block on the second",
+                what="the first worker to write the chunk's valuations and block on the audit chain head",
                 workers=workers,
             )
             first.kill()
             lock.rollback()
             lock.close()
             _wait_for(lambda: _worker_backends() == 0, deadline=deadline, what="the dead worker's backend to end")
-            assert Valuation.objects.filter(run=run).count() == 1
+            assert not Valuation.objects.filter(run=run).exists()
             assert not RevaluationChunk.objects.get(pk=chunk.pk).finished
 
             second = _Worker(tmp_path / "worker-2.log")

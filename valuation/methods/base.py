@@ -2,14 +2,17 @@
 
 A method is one class: a `code`, whether it is `manual` (a person's figure, which a second valuer must approve), a
 `validate(inputs)` that returns the cleaned inputs or raises ValidationFailed naming each bad field, and a
-`compute(...)` that returns the value. Registering it (valuation.methods.registry.register) is all it takes to
-offer it through the services, the API, the admin and revaluation runs.
+`compute(...)` that returns the value, and optionally `prefetches` (what compute reads per asset, loaded for a
+whole revaluation chunk at once). Registering it (valuation.methods.registry.register) is all it takes to offer it
+through the services, the API, the admin and revaluation runs.
 """
 
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
+
+from django.db.models import Prefetch
 
 from assets.models import Asset
 
@@ -48,3 +51,8 @@ class ValuationMethod:
     def compute(self, *, asset: Asset, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
         """The value as of `as_of`; ValuationError (a clear reason) when it cannot be computed."""
         raise NotImplementedError
+
+    def prefetches(self, *, as_of: date) -> list[Prefetch]:
+        """Optional: what `compute` reads about an asset from the database, as prefetch_related look-ups, so a
+        revaluation chunk loads it for all its assets in one query instead of one per asset. None by default."""
+        return []

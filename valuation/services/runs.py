@@ -1,12 +1,13 @@
 """Revaluation runs: start, work a chunk, cancel, finish, resume.
 
 A run chooses the assets that have a valuation policy (optionally by type, jurisdiction or currency) and splits
-them into chunks of REVALUATION_CHUNK_SIZE stored with the run, so a task needs only a chunk's id. Each asset is
-valued in its own transaction through valuation_record (one audit event each); an asset already valued
-automatically for that date is skipped (a unique index makes a second one impossible), so re-running a run or a
-chunk, or a redelivered task, never doubles a valuation. A chunk's counts are recomputed from the database each
-time it finishes, and the run's are their sums, so nothing is counted twice. The last chunk to finish closes the
-run; a cancelled run's remaining chunks stop at their next asset.
+them into chunks of REVALUATION_CHUNK_SIZE stored with the run, so a task needs only a chunk's id. A chunk is
+valued in one transaction (valuation.services.bulk: set-based reads and writes, one audit event per valuation);
+should a concurrent writer collide with it, its assets are valued one by one through valuation_record instead. An
+asset already valued automatically for that date is skipped (a unique index makes a second one impossible), so
+re-running a run or a chunk, or a redelivered task, never doubles a valuation. A chunk's counts are recomputed
+from the database each time it finishes, and the run's are their sums, so nothing is counted twice. The last chunk
+to finish closes the run; once a run is cancelled, chunks not yet started value nothing.
 """
 
 from datetime import date, timedelta
@@ -33,6 +34,7 @@ from valuation.models import (
     Valuation,
     ValuationPolicy,
 )
+from valuation.services.bulk import failure_reason, valuations_record_for_run
 from valuation.services.valuations import _require_valuer, valuation_record
 
 _OPEN = (RunStatus.PENDING, RunStatus.RUNNING)
@@ -136,7 +138,7 @@ def _value_one(*, run: RevaluationRun, asset_id: str, prices: PriceSource, actor
         except IntegrityError:
             return  # a concurrent copy of this chunk valued it first: done
         except (ValuationError, ValidationFailed, NotFound) as exc:
-            reason = exc.detail if not exc.errors else f"{exc.detail} {exc.errors}"
+            reason = failure_reason(exc)
             RevaluationFailure.objects.update_or_create(run=run, asset_id=asset_id, defaults={"reason": reason})
 
 
@@ -147,10 +149,13 @@ def revaluation_chunk_process(*, chunk_id: Any) -> RevaluationChunk | None:
     if chunk is None or chunk.finished or chunk.run.status not in _OPEN:
         return chunk
     run, actor, prices = chunk.run, Actor.system("revaluation"), price_source()  # one per chunk: shared look-ups
-    for index, asset_id in enumerate(chunk.asset_ids):
-        if index and index % 50 == 0 and RevaluationRun.objects.get(pk=run.pk).status not in _OPEN:
-            return chunk  # cancelled meanwhile
-        _value_one(run=run, asset_id=asset_id, prices=prices, actor=actor)
+    try:
+        valuations_record_for_run(actor=actor, run=run, asset_ids=chunk.asset_ids, prices=prices)
+    except IntegrityError:  # a unique index refused a row this chunk could not see yet: one asset at a time
+        for index, asset_id in enumerate(chunk.asset_ids):
+            if index and index % 50 == 0 and RevaluationRun.objects.get(pk=run.pk).status not in _OPEN:
+                return chunk  # cancelled meanwhile
+            _value_one(run=run, asset_id=asset_id, prices=prices, actor=actor)
     with transaction.atomic():
         run = RevaluationRun.objects.select_for_update(no_key=True).get(pk=run.pk)
         if run.status not in _OPEN:
