@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from audit.canonical import GENESIS_HASH, event_hash, to_json_value
 from audit.models import AuditChainHead, AuditEvent
+from rwa_service.db.rows import rows_append
 from rwa_service.middleware import current_request_id
 
 
@@ -97,7 +98,7 @@ def audit_events_record(
         if len(written) == 1:
             written[0].save(force_insert=True)
         else:
-            AuditEvent.objects.bulk_create(written, batch_size=batch_size)
+            rows_append(model=AuditEvent, objects=written, batch_size=batch_size)
         head.seq, head.hash = seq, prev_hash
         head.save(update_fields=["seq", "hash", "updated_at"])
     return written

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from assets.models import Asset
 from audit.services import Actor, EventDraft, audit_events_record
+from rwa_service.db.rows import rows_append
 from rwa_service.exceptions import NotFound, ValidationFailed
 from valuation.errors import ValuationError
 from valuation.methods import method_for
@@ -122,7 +123,8 @@ def valuations_record_for_run(
     superseded = [previous[0] for _, previous in approved if previous]
     if superseded:
         Valuation.objects.filter(pk__in=superseded).update(status=ValuationStatus.SUPERSEDED, updated_at=now)
-    valuations = Valuation.objects.bulk_create([valuation for valuation, _ in new], batch_size=_BATCH)
+    valuations = [valuation for valuation, _ in new]
+    rows_append(model=Valuation, objects=valuations, batch_size=_BATCH)
     made_current = [valuation.asset_id for valuation in valuations if valuation.status == ValuationStatus.APPROVED]
     if made_current:  # the asset rows are locked: see valuation.services.valuations
         current_of = Valuation.objects.filter(asset_id=OuterRef("pk"), status=ValuationStatus.APPROVED)

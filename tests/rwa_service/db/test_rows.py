@@ -1,0 +1,80 @@
+"""rows_append: COPY on PostgreSQL (bulk_create elsewhere) stores exactly what bulk_create stores, awkward text
+included, and refuses rows without a primary key."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from rwa_service.db.rows import rows_append
+from valuation.models import RevaluationFailure, RevaluationRun, Valuation, ValuationStatus
+
+AWKWARD = "tab\there, new\nline, back\\slash, \"quotes\", 'single', NULL, \\N, émoji ✓, comma,"
+
+
+MOMENT = timezone.now()
+
+
+def _valuations(asset, tag: str) -> list[Valuation]:
+    return [
+        Valuation(
+            asset=asset,
+            method="index",
+            value=Decimal("1234567.891234") * n,
+            currency="GBP",
+            as_of=timezone.localdate() - timedelta(days=n),
+            inputs={"note": AWKWARD, "n": n, "nested": {"list": [1, 2.5, None, True], "tag": tag}},
+            status=ValuationStatus.SUPERSEDED,
+            recorded_by_name=AWKWARD,
+            approved_at=MOMENT,
+            status_reason=AWKWARD if n == 2 else "",
+        )
+        for n in (1, 2, 3)
+    ]
+
+
+FIELDS = [
+    "method",
+    "value",
+    "currency",
+    "as_of",
+    "inputs",
+    "status",
+    "recorded_by_name",
+    "approved_at",
+    "status_reason",
+]
+
+
+@pytest.mark.django_db
+def test_appended_rows_read_back_equal_to_rows_bulk_created(make_asset):
+    asset = make_asset("approved")
+    copied, created = _valuations(asset, "same"), _valuations(asset, "same")
+    rows_append(model=Valuation, objects=copied)
+    Valuation.objects.bulk_create(created)
+    for mine, theirs in zip(copied, created, strict=True):
+        a, b = Valuation.objects.get(pk=mine.pk), Valuation.objects.get(pk=theirs.pk)
+        assert [getattr(a, name) for name in FIELDS] == [getattr(b, name) for name in FIELDS]
+        assert a.status == "superseded" and a.inputs["note"] == AWKWARD and a.created_at and a.updated_at
+        assert mine._state.adding is False
+
+
+@pytest.mark.django_db
+def test_appending_is_one_logged_statement(make_asset, settings):
+    asset = make_asset("approved")
+    with CaptureQueriesContext(connection) as queries:
+        rows_append(model=Valuation, objects=_valuations(asset, "logged"))
+    assert len(queries) == 1 and Valuation.objects.filter(inputs__nested__tag="logged").count() == 3
+
+
+@pytest.mark.django_db
+def test_rows_without_a_primary_key_are_refused_and_nothing_is_written(make_asset):
+    asset = make_asset("approved")
+    run = RevaluationRun.objects.create(as_of=timezone.localdate(), filters={}, started_by="t")
+    with pytest.raises(ValueError, match="primary key"):
+        rows_append(model=RevaluationFailure, objects=[RevaluationFailure(run=run, asset=asset, reason="r")])
+    assert not RevaluationFailure.objects.exists()
+    rows_append(model=Valuation, objects=[])  # nothing to do
