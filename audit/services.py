@@ -93,7 +93,7 @@ def audit_events_record(
                 request_id=request_id,
                 prev_hash=prev_hash,
             )
-            event.hash = prev_hash = event_hash(prev_hash=prev_hash, fields=event.hashed_fields())
+            event.hash = prev_hash = event_hash(prev_hash=prev_hash, fields=event.hashed_fields(), normalised=True)
             written.append(event)
         if len(written) == 1:
             written[0].save(force_insert=True)

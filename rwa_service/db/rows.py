@@ -2,12 +2,15 @@
 
 Django 5.2's bulk_create on PostgreSQL sends each column as an array literal that psycopg escapes value by value in
 Python; COPY streams the rows in PostgreSQL's text format through psycopg's C dumpers instead, several times faster
-for the hundreds of rows a revaluation chunk writes. Values go through each field's own `pre_save` and
-`get_db_prep_save`, exactly as bulk_create prepares them, so both paths store the same thing.
+for the hundreds of rows a revaluation chunk writes. Values are prepared as bulk_create prepares them: `pre_save`
+for the auto_now fields, `get_db_prep_save` for the fields whose stored form differs from the Python value (JSON);
+plain values (text, numbers, Decimals, dates, times, UUIDs, keys) go as they are to psycopg, whose dumpers write them
+exactly as an INSERT would. tests/rwa_service/db/test_rows.py reads both back and compares them.
 """
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.db import connection, models
 
@@ -22,16 +25,31 @@ def rows_append(*, model: type[models.Model], objects: Sequence[models.Model], b
         model.objects.bulk_create(objects, batch_size=batch_size)
         return
     fields = list(model._meta.concrete_fields)
+    prepare = [_preparer(field) for field in fields]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
     started = time.monotonic()
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for obj in objects:
-            copy.write_row([field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields])
+            copy.write_row([prep(obj) for prep in prepare])
     if connection.queries_logged:  # COPY bypasses Django's cursor wrapper: log it like any statement
         connection.queries_log.append(
             {"sql": f"{statement} -- {len(objects)} rows", "time": f"{time.monotonic() - started:.3f}"}
         )
     for obj in objects:
         obj._state.adding, obj._state.db = False, connection.alias
+
+
+_PLAIN = (models.CharField, models.TextField, models.IntegerField, models.DecimalField, models.DateField,
+          models.UUIDField, models.BooleanField, models.ForeignKey)  # fmt: skip
+
+
+def _preparer(field: models.Field) -> Callable[[models.Model], Any]:
+    """How one field's value of an instance is handed to COPY."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return lambda obj: field.pre_save(obj, True)
+    if isinstance(field, _PLAIN) and not isinstance(field, models.JSONField):
+        attname = field.attname
+        return lambda obj: getattr(obj, attname)
+    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)

@@ -52,7 +52,8 @@ class IndexMethod(ValuationMethod):
         return {"series": series}
 
     def prefetches(self, *, as_of: date) -> list[Prefetch]:
-        return [Prefetch("valuations", queryset=_appraisals_until(as_of), to_attr=PRIOR_APPRAISALS)]
+        wanted = _appraisals_until(as_of).only("id", "asset_id", "as_of", "value", "currency", "approved_at")
+        return [Prefetch("valuations", queryset=wanted, to_attr=PRIOR_APPRAISALS)]
 
     def compute(self, *, asset: Asset, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
         code = inputs["series"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery, prefetch_related_objects
 from django.utils import timezone
 
 from assets.models import Asset
@@ -22,7 +22,7 @@ from rwa_service.db.rows import rows_append
 from rwa_service.exceptions import NotFound, ValidationFailed
 from valuation.errors import ValuationError
 from valuation.methods import method_for
-from valuation.methods.base import PriceSource, ValuationMethod
+from valuation.methods.base import PriceSource
 from valuation.models import RevaluationFailure, RevaluationRun, Valuation, ValuationPolicy, ValuationStatus
 from valuation.snapshots import valuation_snapshot
 
@@ -42,23 +42,21 @@ def failure_reason(exc: ValuationError | ValidationFailed | NotFound) -> str:
     return exc.detail if not exc.errors else f"{exc.detail} {exc.errors}"
 
 
-def _methods(policies: dict[str, ValuationPolicy]) -> dict[str, ValuationMethod]:
-    found = {}
-    for code in {policy.method for policy in policies.values()}:
-        try:
-            found[code] = method_for(code)
-        except ValidationFailed:
-            continue  # an unknown method fails its assets one by one below, with the reason
-    return found
-
-
-def _locked_assets(*, asset_ids: Sequence[str], methods: dict[str, ValuationMethod], run: RevaluationRun) -> list:
+def _locked_assets(*, asset_ids: Sequence[str], run: RevaluationRun) -> list[Asset]:
+    """The chunk's assets, locked in primary-key order, with their policies and whatever their methods read."""
+    locked = Asset.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=asset_ids).order_by("pk")
+    assets = list(locked.select_related("valuation_policy"))
+    codes = {asset.valuation_policy.method for asset in assets if hasattr(asset, "valuation_policy")}
     lookups = {}
-    for method in methods.values():
+    for code in codes:
+        try:
+            method = method_for(code)
+        except ValidationFailed:
+            continue  # an unknown method fails its assets one by one, with the reason
         for lookup in method.prefetches(as_of=run.as_of):
             lookups.setdefault(lookup.to_attr or lookup.prefetch_to, lookup)
-    locked = Asset.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=asset_ids).order_by("pk")
-    return list(locked.prefetch_related(*lookups.values()))
+    prefetch_related_objects(assets, *lookups.values())
+    return assets
 
 
 def _compute(
@@ -92,25 +90,25 @@ def valuations_record_for_run(
     transaction (see the module docstring). An IntegrityError means a concurrent writer got in first (a manual
     valuation of the same asset and date): the caller then values the chunk asset by asset."""
     asset_ids = [str(asset_id) for asset_id in asset_ids]
-    policies = {str(policy.asset_id): policy for policy in ValuationPolicy.objects.filter(asset_id__in=asset_ids)}
-    assets = _locked_assets(asset_ids=asset_ids, methods=_methods(policies), run=run)
-    valued_already = {
-        str(asset_id)
-        for asset_id in Valuation.objects.filter(asset_id__in=asset_ids, as_of=run.as_of, run__isnull=False)
-        .values_list("asset_id", flat=True)
-    }  # fmt: skip
-    current = {
-        str(asset_id): (pk, as_of)
-        for pk, asset_id, as_of in Valuation.objects.filter(asset_id__in=asset_ids, status=ValuationStatus.APPROVED)
-        .values_list("pk", "asset_id", "as_of")
-    }  # fmt: skip
+    assets = _locked_assets(asset_ids=asset_ids, run=run)
+    valued_already, current = set(), {}
+    for pk, asset_id, as_of, status, run_id in (
+        Valuation.objects.filter(asset_id__in=asset_ids)
+        .filter(Q(status=ValuationStatus.APPROVED) | Q(as_of=run.as_of, run__isnull=False))
+        .values_list("pk", "asset_id", "as_of", "status", "run_id")
+    ):
+        if run_id is not None and as_of == run.as_of:
+            valued_already.add(str(asset_id))
+        if status == ValuationStatus.APPROVED:
+            current[str(asset_id)] = (pk, as_of)
     outcome, new, now = ChunkOutcome(skipped=len(valued_already)), [], timezone.now()
     for asset in assets:
         key = str(asset.pk)
         if key in valued_already:
             continue
         try:
-            valuation = _compute(asset=asset, policy=policies.get(key), run=run, prices=prices, actor=actor, now=now)
+            policy = getattr(asset, "valuation_policy", None)
+            valuation = _compute(asset=asset, policy=policy, run=run, prices=prices, actor=actor, now=now)
         except (ValuationError, ValidationFailed, NotFound) as exc:
             outcome.failures[key] = failure_reason(exc)
             continue
