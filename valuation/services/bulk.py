@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery, prefetch_related_objects
+from django.db.models import F, OuterRef, Q, Subquery, prefetch_related_objects
 from django.utils import timezone
 
 from assets.models import Asset
 from audit.services import Actor, EventDraft, audit_events_record
+from rwa_service.db.lookups import AnyOf
 from rwa_service.db.rows import rows_append
 from rwa_service.exceptions import NotFound, ValidationFailed
 from valuation.errors import ValuationError
@@ -44,7 +45,7 @@ def failure_reason(exc: ValuationError | ValidationFailed | NotFound) -> str:
 
 def _locked_assets(*, asset_ids: Sequence[str], run: RevaluationRun) -> list[Asset]:
     """The chunk's assets, locked in primary-key order, with their policies and whatever their methods read."""
-    locked = Asset.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=asset_ids).order_by("pk")
+    locked = Asset.objects.select_for_update(no_key=True, of=("self",)).filter(AnyOf(F("pk"), asset_ids)).order_by("pk")
     assets = list(locked.select_related("valuation_policy"))
     codes = {asset.valuation_policy.method for asset in assets if hasattr(asset, "valuation_policy")}
     lookups = {}
@@ -93,7 +94,7 @@ def valuations_record_for_run(
     assets = _locked_assets(asset_ids=asset_ids, run=run)
     valued_already, current = set(), {}
     for pk, asset_id, as_of, status, run_id in (
-        Valuation.objects.filter(asset_id__in=asset_ids)
+        Valuation.objects.filter(AnyOf(F("asset_id"), asset_ids))
         .filter(Q(status=ValuationStatus.APPROVED) | Q(as_of=run.as_of, run__isnull=False))
         .values_list("pk", "asset_id", "as_of", "status", "run_id")
     ):
@@ -120,13 +121,15 @@ def valuations_record_for_run(
     approved = [(valuation, previous) for valuation, previous in new if valuation.status == ValuationStatus.APPROVED]
     superseded = [previous[0] for _, previous in approved if previous]
     if superseded:
-        Valuation.objects.filter(pk__in=superseded).update(status=ValuationStatus.SUPERSEDED, updated_at=now)
+        Valuation.objects.filter(AnyOf(F("pk"), superseded)).update(status=ValuationStatus.SUPERSEDED, updated_at=now)
     valuations = [valuation for valuation, _ in new]
     rows_append(model=Valuation, objects=valuations, batch_size=_BATCH)
     made_current = [valuation.asset_id for valuation in valuations if valuation.status == ValuationStatus.APPROVED]
     if made_current:  # the asset rows are locked: see valuation.services.valuations
         current_of = Valuation.objects.filter(asset_id=OuterRef("pk"), status=ValuationStatus.APPROVED)
-        Asset.objects.filter(pk__in=made_current).update(current_valuation_ref=Subquery(current_of.values("pk")[:1]))
+        Asset.objects.filter(AnyOf(F("pk"), made_current)).update(
+            current_valuation_ref=Subquery(current_of.values("pk")[:1])
+        )
     _record_failures(run=run, asset_ids=asset_ids, failures=outcome.failures)
     audit_events_record(
         actor=actor,
@@ -148,7 +151,8 @@ def valuations_record_for_run(
 def _record_failures(*, run: RevaluationRun, asset_ids: list[str], failures: dict[str, str]) -> None:
     """A failure row per asset that failed now; none for the others (a retried asset that succeeds loses its row)."""
     cleared = [asset_id for asset_id in asset_ids if asset_id not in failures]
-    RevaluationFailure.objects.filter(run=run, asset_id__in=cleared).delete()
+    if RevaluationFailure.objects.filter(run=run).exists():  # most runs have none: spare the DELETE
+        RevaluationFailure.objects.filter(AnyOf(F("asset_id"), cleared), run=run).delete()
     if failures:
         RevaluationFailure.objects.bulk_create(
             [RevaluationFailure(run=run, asset_id=asset_id, reason=reason) for asset_id, reason in failures.items()],
