@@ -47,7 +47,9 @@ def main() -> None:
     size, as_of = args.chunk, timezone.localdate() - timedelta(days=args.days_ago)
     policies = ValuationPolicy.objects.order_by("asset_id").values_list("asset_id", flat=True)
     ids = [str(pk) for pk in policies[: size * 8]]
-    run = RevaluationRun.objects.create(as_of=as_of, filters={}, status=RunStatus.RUNNING, started_by="bench")
+    run = RevaluationRun.objects.create(
+        as_of=as_of, filters={}, status=RunStatus.RUNNING, started_by="bench", total=len(ids)
+    )
     chunks = [
         RevaluationChunk.objects.create(run=run, number=n, asset_ids=ids[n * size : (n + 1) * size]) for n in range(8)
     ]
