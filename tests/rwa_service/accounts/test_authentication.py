@@ -96,6 +96,7 @@ def test_each_request_gets_its_own_copy_of_the_cached_user(db):
     first.first_name = "changed by one request"
     second = auth.get_user(token)
     assert second.pk == user.pk and second is not first and second.first_name != "changed by one request"
+    assert second._state is not first._state and second._state.db == first._state.db
 
 
 def test_a_user_changed_behind_the_caches_back_is_seen_after_the_local_lifetime(db, settings):
