@@ -4,8 +4,9 @@
 #   docker build -t rwa-asset-service .
 #
 # Production settings refuse to start without SECRET_KEY (random, >= 50 characters), ALLOWED_HOSTS,
-# PII_ENCRYPTION_KEYS (Fernet keys), a PostgreSQL DATABASE_URL, REDIS_URL (shared cache) and a redis:// or amqp://
-# CELERY_BROKER_URL; MEDIA_ROOT must be a durable volume shared by the web containers (uploaded documents):
+# PII_ENCRYPTION_KEYS (Fernet keys), AUDIT_SIGNING_KEY (Ed25519, base64 of 32 bytes), a PostgreSQL DATABASE_URL,
+# REDIS_URL (shared cache) and a redis:// or amqp:// CELERY_BROKER_URL; MEDIA_ROOT must be a durable volume shared by
+# the web containers (uploaded documents) and AUDIT_CHECKPOINT_DIR one outside the database host (signed checkpoints):
 #
 #   docker run --rm --env-file prod.env rwa-asset-service python manage.py migrate --noinput    # before each release
 #   docker run -d -p 8000:8000 --env-file prod.env rwa-asset-service                            # API + admin (default CMD)

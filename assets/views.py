@@ -26,7 +26,7 @@ from assets.serializers import (
     ReasonSerializer,
 )
 from audit.serializers import AuditEventSerializer
-from rwa_service.accounts.roles import ALL_ROLES, Role
+from rwa_service.accounts.roles import ALL_ROLES, AUDIT_READERS, Role
 from rwa_service.api.etag import etag_for, expected_version
 from rwa_service.api.pagination import CursorPage, SeqCursorPage
 from rwa_service.api.viewsets import BaseViewSet
@@ -35,7 +35,7 @@ from rwa_service.exceptions import NotFound, PayloadTooLarge
 READERS = ALL_ROLES
 OPERATOR = frozenset({Role.OPERATOR})
 COMPLIANCE = frozenset({Role.COMPLIANCE})
-AUDIT_READERS = frozenset({Role.COMPLIANCE, Role.AUDITOR})
+
 _PROBLEM = OpenApiResponse(description="Problem document (application/problem+json).")
 _ERRORS = {400: _PROBLEM, 401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM, 412: _PROBLEM}
 _IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="ETag of the version.")

@@ -1,10 +1,13 @@
-"""Audit reads: an object's history and a streaming verification of the chain."""
+"""Audit reads: an object's history, filtered event lists and a streaming verification of the chain."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Max, QuerySet
 
 from audit.canonical import GENESIS_HASH, event_hash
+from audit.checkpoints import Checkpoint
 from audit.models import AuditChainHead, AuditEvent
 
 
@@ -19,32 +22,85 @@ class ChainVerification:
     length: int
     head_hash: str
     first_bad_seq: int | None
+    reason: str = ""
+    checkpoints: int = 0
 
 
-def audit_chain_verify(*, chunk_size: int = 2000) -> ChainVerification:
-    """Recomputes every hash in one streaming pass and names the first event whose link or hash is wrong.
+def audit_chain_verify(
+    *,
+    chunk_size: int = 2000,
+    checkpoints: Sequence[Checkpoint] = (),
+    progress: Callable[[int], None] | None = None,
+) -> ChainVerification:
+    """Recomputes every hash in one streaming pass (bounded memory) and names the first event whose link or hash is
+    wrong. `progress(n)` is told how many events were checked so far, every `chunk_size`.
 
     The chain must also end exactly where `AuditChainHead` says (same `seq`, same hash), so a cut tail is caught and
     reported at the first missing event. Writers append an event and move the head in one transaction, so reading
     the head first and checking only events up to it is safe while others keep appending; an event beyond the head
-    that no writer put there (the head never caught up with it) is reported too.
+    that no writer put there (the head never caught up with it) is reported too. Each signed checkpoint (audit/
+    checkpoints.py) must match the event of its `seq`: a rewritten history with recomputed hashes fails at the
+    first checkpoint it contradicts, and a tail cut together with the head fails at the first missing event.
     """
+    signed = {}
+    for checkpoint in checkpoints:
+        signed.setdefault(checkpoint.seq, checkpoint.hash)
     head = AuditChainHead.objects.filter(pk=1).values_list("seq", "hash").first() or (0, GENESIS_HASH)
     head_seq, head_hash = head
     prev_hash = before_last = GENESIS_HASH
     expected_seq, length = 1, 0
-    for event in AuditEvent.objects.filter(seq__lte=head_seq).order_by("seq").iterator(chunk_size=chunk_size):
+
+    def broken(seq: int, reason: str, *, at: int | None = None, hash_: str | None = None) -> ChainVerification:
+        return ChainVerification(valid=False, length=length if at is None else at, head_hash=hash_ or prev_hash,
+                                 first_bad_seq=seq, reason=reason, checkpoints=len(signed))  # fmt: skip
+
+    rows = AuditEvent.objects.filter(seq__lte=head_seq).order_by("seq")
+    for event in rows.iterator(chunk_size=chunk_size):
         recomputed = event_hash(prev_hash=prev_hash, fields=event.hashed_fields())
-        if event.seq != expected_seq or event.prev_hash != prev_hash or event.hash != recomputed:
-            return ChainVerification(valid=False, length=length, head_hash=prev_hash, first_bad_seq=expected_seq)
+        if event.seq != expected_seq:
+            return broken(expected_seq, "missing event")
+        if event.prev_hash != prev_hash or event.hash != recomputed:
+            return broken(expected_seq, "hash mismatch")
+        if signed.get(event.seq, event.hash) != event.hash:
+            return broken(expected_seq, "differs from a signed checkpoint")
         before_last = prev_hash
         prev_hash, expected_seq, length = event.hash, expected_seq + 1, length + 1
+        if progress is not None and length % chunk_size == 0:
+            progress(length)
+    if progress is not None:
+        progress(length)
     if length < head_seq:  # the tail was cut: the first missing event is the bad one
-        return ChainVerification(valid=False, length=length, head_hash=prev_hash, first_bad_seq=length + 1)
+        return broken(length + 1, "missing event (tail cut)")
     if head_seq and prev_hash != head_hash:  # the newest event is not the one the head recorded
-        return ChainVerification(valid=False, length=length - 1, head_hash=before_last, first_bad_seq=length)
+        return broken(length, "newest event differs from the chain head", at=length - 1, hash_=before_last)
+    if signed and max(signed) > length:  # the head was moved back with the tail: a signed checkpoint says more
+        return broken(length + 1, "missing event (shorter than a signed checkpoint)")
     # Read the newest event before re-reading the head: a writer's event never outruns its head, a stray one does.
     newest = AuditEvent.objects.aggregate(newest=Max("seq"))["newest"] or 0
     if newest > (AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0):
-        return ChainVerification(valid=False, length=length, head_hash=prev_hash, first_bad_seq=head_seq + 1)
-    return ChainVerification(valid=True, length=length, head_hash=prev_hash, first_bad_seq=None)
+        return broken(head_seq + 1, "event beyond the chain head")
+    return ChainVerification(valid=True, length=length, head_hash=prev_hash, first_bad_seq=None,
+                             checkpoints=len(signed))  # fmt: skip
+
+
+def audit_event_list(
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_seq: int | None = None,
+) -> QuerySet[AuditEvent]:
+    """Events matching every filter given, oldest first."""
+    events = AuditEvent.objects.all()
+    exact = {"object_type": object_type, "object_id": object_id, "actor": actor, "action": action}
+    events = events.filter(**{name: value for name, value in exact.items() if value})
+    if since is not None:
+        events = events.filter(occurred_at__gte=since)
+    if until is not None:
+        events = events.filter(occurred_at__lt=until)
+    if after_seq is not None:
+        events = events.filter(seq__gt=after_seq)
+    return events.order_by("seq")

@@ -6,7 +6,8 @@ bench_production_env() {
   export DJANGO_SETTINGS_MODULE=rwa_service.settings.production
   SECRET_KEY="bench-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')"
   PII_ENCRYPTION_KEYS="$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
-  export SECRET_KEY PII_ENCRYPTION_KEYS
+  AUDIT_SIGNING_KEY="$("$PY" -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
+  export SECRET_KEY PII_ENCRYPTION_KEYS AUDIT_SIGNING_KEY
   export ALLOWED_HOSTS="${HOST:-127.0.0.1},localhost"
   export SECURE_SSL_REDIRECT=false
   export DATABASE_URL="$1"

@@ -16,6 +16,7 @@ class Role(StrEnum):
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
 STAFF_READERS: frozenset[Role] = frozenset({Role.OPERATOR, Role.COMPLIANCE, Role.VALUER, Role.AUDITOR})
+AUDIT_READERS: frozenset[Role] = frozenset({Role.COMPLIANCE, Role.AUDITOR})  # read, verify and export the trail
 
 
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[Role]:

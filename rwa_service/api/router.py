@@ -3,6 +3,7 @@
 from rest_framework.routers import DefaultRouter
 
 from assets.views import AssetTypeViewSet, AssetViewSet
+from audit.views import AuditEventViewSet, AuditVerifyViewSet, EventFeedViewSet
 from rwa_service.accounts.views import MeViewSet
 from tokenization.views import (
     AssetTokenizeViewSet,
@@ -33,3 +34,6 @@ router.register("valuations", ValuationViewSet, basename="valuation")
 router.register("price-series", PriceSeriesViewSet, basename="price-series")
 router.register("auth/me", MeViewSet, basename="me")
 router.register("revaluation-runs", RevaluationRunViewSet, basename="revaluation-run")
+router.register("audit/events", AuditEventViewSet, basename="audit-event")
+router.register("audit/verify", AuditVerifyViewSet, basename="audit-verify")
+router.register("events", EventFeedViewSet, basename="event-feed")

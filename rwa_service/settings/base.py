@@ -135,8 +135,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"tokenization.tasks.*": {"queue": "default"}, "valuation.tasks.*": {"queue": "default"}}
-CELERY_IMPORTS = ["tokenization.tasks", "valuation.tasks"]
+CELERY_TASK_ROUTES = {
+    "tokenization.tasks.*": {"queue": "default"},
+    "valuation.tasks.*": {"queue": "default"},
+    "audit.tasks.*": {"queue": "default"},
+}
+CELERY_IMPORTS = ["tokenization.tasks", "valuation.tasks", "audit.tasks"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
@@ -271,6 +275,15 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # (`manage.py rotate_pii_keys` re-encrypts everything with the first). Local and test settings derive one from
 # SECRET_KEY when unset; production refuses to start without it.
 PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
+
+# --- Audit ----------------------------------------------------------------------------------------------------
+# Signed checkpoints of the chain head (audit/checkpoints.py): base64 of a 32-byte Ed25519 private key (derived
+# from SECRET_KEY when unset; production refuses to start without it), further accepted public keys, where the
+# signed files go (outside the database: a write-once volume or a mounted bucket) and how often beat signs one.
+AUDIT_SIGNING_KEY = env("AUDIT_SIGNING_KEY", default="")
+AUDIT_VERIFY_KEYS = env.list("AUDIT_VERIFY_KEYS", default=[])
+AUDIT_CHECKPOINT_DIR = Path(env("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")))
+EVENT_FEED_MAX = env.int("EVENT_FEED_MAX", default=1000)  # events per page of the integrators' feed
 CHAIN_GATEWAY = env("CHAIN_GATEWAY", default="ledger")
 TRANSFER_RETRY_ATTEMPTS = env.int("TRANSFER_RETRY_ATTEMPTS", default=8)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)

@@ -1,5 +1,7 @@
 """Production: secrets and hosts must come from the environment; the service refuses to start without them."""
 
+import base64
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
@@ -23,6 +25,12 @@ ALLOWED_HOSTS = [host.strip() for host in _required("ALLOWED_HOSTS").split(",") 
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host for production settings.")
 PII_ENCRYPTION_KEYS = [key for key in _required("PII_ENCRYPTION_KEYS").split(",") if key.strip()]
+AUDIT_SIGNING_KEY = _required("AUDIT_SIGNING_KEY")  # signs the audit checkpoints (audit/checkpoints.py)
+try:
+    if len(base64.b64decode(AUDIT_SIGNING_KEY, validate=True)) != 32:
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured("AUDIT_SIGNING_KEY must be the base64 of 32 random bytes (an Ed25519 key).") from None
 # The embedded defaults (SQLite, the filesystem broker) are for one machine; production runs several web processes
 # and workers over PostgreSQL and a real broker, so it refuses to start without them.
 _required("DATABASE_URL")

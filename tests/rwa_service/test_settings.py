@@ -1,6 +1,8 @@
 """Production settings refuse to start without their secrets and pass the deploy checks; roles exist after migrate."""
 
+import base64
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -48,6 +50,7 @@ def _production_env(**overrides: str | None) -> dict[str, str]:
         "SECRET_KEY": _random_key(),
         "ALLOWED_HOSTS": "api.example.com",
         "PII_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/rwa",
         "REDIS_URL": "redis://127.0.0.1:6379/1",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/2",
@@ -60,6 +63,14 @@ def test_production_refuses_to_start_without_the_pii_encryption_keys():
 
     assert result.returncode != 0
     assert "PII_ENCRYPTION_KEYS" in result.stderr
+
+
+@pytest.mark.parametrize("key", [None, "bm90LTMyLWJ5dGVz", "not base64!"])
+def test_production_refuses_to_start_without_a_valid_audit_signing_key(key):
+    result = run_python(SETUP, env=_production_env(AUDIT_SIGNING_KEY=key))
+
+    assert result.returncode != 0
+    assert "AUDIT_SIGNING_KEY" in result.stderr
 
 
 def test_production_refuses_to_start_without_database_url():

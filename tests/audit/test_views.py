@@ -1,0 +1,101 @@
+"""`audit/events/`, `audit/verify/` and `events/`: who may read them, the SPEC filters, cursor pagination in seq
+order, the verification report, and a feed that resumes from `after_seq` without losing or reordering events."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from audit.services import Actor, audit_event_record
+from tests.audit.triggers import audit_triggers_disabled
+
+CALLERS = ["admin", "operator", "compliance", "valuer", "auditor", "investor", "norole", None]
+ALLOWED = {"admin", "compliance", "auditor"}
+
+
+def _record(n: int, **fields) -> None:
+    with transaction.atomic():
+        for i in range(n):
+            values = {"actor": Actor.system("t"), "action": "thing.changed", "object_type": "thing",
+                      "object_id": i, "before": None, "after": {"i": i}} | fields  # fmt: skip
+            audit_event_record(**values)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("path", ["/api/v1/audit/events/", "/api/v1/audit/events/1/", "/api/v1/audit/verify/",
+                                  "/api/v1/events/"])  # fmt: skip
+def test_only_compliance_auditors_and_admins_read_the_trail(users, client_for, caller, path):
+    _record(1)
+    response = client_for(users[caller] if caller else None).get(path)
+    expected = 200 if caller in ALLOWED else (401 if caller is None else 403)
+    assert response.status_code == expected, response.content
+    if expected != 200:
+        assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.django_db
+def test_the_spec_filters_narrow_the_trail(users, client_for):
+    start = AuditEvent.objects.count()
+    _record(3, object_type="thing", action="thing.changed")
+    _record(2, object_type="other", action="other.made", actor=Actor.system("importer"))
+    client = client_for(users["auditor"])
+
+    def seqs(query: str) -> list[int]:
+        response = client.get(f"/api/v1/audit/events/?page_size=100&{query}")
+        assert response.status_code == 200, response.content
+        return [event["seq"] for event in response.json()["results"]]
+
+    assert len(seqs("object_type=other")) == 2 and len(seqs("action=thing.changed")) == 3
+    assert len(seqs("actor=system:importer")) == 2
+    assert seqs("object_type=thing&object_id=1") == [start + 2]
+    assert seqs(f"after_seq={start + 3}") == [start + 4, start + 5]
+    future = (timezone.now() + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    assert seqs(f"since={future}") == [] and len(seqs(f"until={future}")) == start + 5
+    assert client.get("/api/v1/audit/events/?after_seq=-1").status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_trail_pages_by_cursor_in_seq_order(users, client_for):
+    _record(7)
+    client, seen, url = client_for(users["compliance"]), [], "/api/v1/audit/events/?page_size=3"
+    while url:
+        page = client.get(url).json()
+        seen += [event["seq"] for event in page["results"]]
+        url = page["next"]
+    assert seen == sorted(seen) == list(range(1, len(seen) + 1)) and len(seen) == AuditEvent.objects.count()
+
+
+@pytest.mark.django_db
+def test_verify_reports_the_chain_and_the_first_bad_event(users, client_for, settings, tmp_path):
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path
+    _record(4)
+    client = client_for(users["auditor"])
+    body = client.get("/api/v1/audit/verify/").json()
+    head = AuditEvent.objects.order_by("-seq").first()
+    assert body == {"valid": True, "length": head.seq, "head_hash": head.hash, "first_bad_seq": None, "reason": "",
+                    "checkpoints": 0, "checkpoints_rejected": 0}  # fmt: skip
+    with audit_triggers_disabled(), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET actor = 'mallory' WHERE seq = %s", [head.seq - 1])
+    body = client.get("/api/v1/audit/verify/").json()
+    assert (body["valid"], body["first_bad_seq"], body["reason"]) == (False, head.seq - 1, "hash mismatch")
+
+
+@pytest.mark.django_db
+def test_the_feed_resumes_after_the_last_seq_and_misses_nothing(users, client_for):
+    _record(5)
+    client, after, seen = client_for(users["auditor"]), 0, []
+    while True:
+        page = client.get(f"/api/v1/events/?after_seq={after}&limit=2").json()
+        seen += [event["seq"] for event in page["events"]]
+        after = page["next_after_seq"]
+        if not page["more"]:
+            break
+        _record(1)  # written while the integrator reads: it comes in a later page
+    assert seen == list(range(1, AuditEvent.objects.count() + 1))
+    empty = client.get(f"/api/v1/events/?after_seq={after}").json()
+    assert (empty["events"], empty["next_after_seq"], empty["more"]) == ([], after, False)
+    assert client.get("/api/v1/events/?limit=0").status_code == 400
+    assert client.get("/api/v1/events/?after_seq=x").status_code == 400
