@@ -1,8 +1,11 @@
-"""Audit models: the event log and the head of its hash chain."""
+"""Audit models: the event log, the head of its hash chain, and webhook subscriptions with their deliveries."""
+
+import uuid
 
 from django.db import models
 
 from rwa_service.exceptions import Conflict
+from tokenization.pii import EncryptedTextField
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -92,3 +95,71 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.seq}"
+
+
+class WebhookSubscription(models.Model):
+    """An integrator's endpoint that receives audit events as signed HTTP POSTs.
+
+    `url` passed the SSRF check (audit/webhook_urls.py) when saved and is checked again before each delivery. The
+    HMAC secret is encrypted at rest. `last_enqueued_seq` is the dispatcher's cursor: events after it have no
+    delivery yet; a new subscription starts at the chain head (it receives what happens from then on).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    secret = EncryptedTextField(help_text="HMAC-SHA256 key of the signature header; encrypted at rest.")
+    actions = models.JSONField(default=list, blank=True, help_text="Action prefixes to send (empty: every action).")
+    object_types = models.JSONField(default=list, blank=True, help_text="Object types to send (empty: all).")
+    active = models.BooleanField(default=True)
+    last_enqueued_seq = models.BigIntegerField(default=0)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(last_enqueued_seq__gte=0), name="webhook_cursor_ok")]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.url}"
+
+    def wants(self, *, action: str, object_type: str) -> bool:
+        """Whether this subscription's filters let an event through."""
+        if self.object_types and object_type not in self.object_types:
+            return False
+        return not self.actions or any(action == prefix or action.startswith(prefix) for prefix in self.actions)
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RETRYING = "retrying", "Failed, retrying"
+    DELIVERED = "delivered", "Delivered"
+    DEAD = "dead", "Dead (gave up; redeliver by hand)"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one subscription: the outbox row a Celery task works until the receiver answers 2xx, or until
+    WEBHOOK_MAX_ATTEMPTS failures put it in the dead-letter state."""
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    event_seq = models.BigIntegerField(help_text="The audit event's seq (events are never deleted: no key needed).")
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["event_seq", "subscription_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "event_seq"], name="webhook_one_delivery_per_event"),
+            models.CheckConstraint(condition=models.Q(status__in=DeliveryStatus.values), name="webhook_status_ok"),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.event_seq} → {self.subscription_id} ({self.status})"

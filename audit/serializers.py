@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from audit.models import AuditEvent
+from audit.models import AuditEvent, WebhookDelivery, WebhookSubscription
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -39,3 +39,35 @@ class EventFeedSerializer(serializers.Serializer):
     events = AuditEventSerializer(many=True)
     next_after_seq = serializers.IntegerField(help_text="pass it back as `after_seq` to continue")
     more = serializers.BooleanField(help_text="true when this page was full: ask again at once")
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "name", "url", "actions", "object_types", "active", "last_enqueued_seq", "created_by",
+                  "created_at", "updated_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class WebhookSubscriptionCreatedSerializer(WebhookSubscriptionSerializer):
+    secret = serializers.CharField(help_text="The HMAC-SHA256 signing key: shown once, keep it.")
+
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookSubscriptionWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    url = serializers.URLField(max_length=500)
+    actions = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list)
+    object_types = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list)
+    active = serializers.BooleanField(required=False)
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "subscription", "event_seq", "status", "attempts", "next_attempt_at", "last_status_code",
+                  "last_error", "delivered_at", "created_at", "updated_at"]  # fmt: skip
+        read_only_fields = fields

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from assets.views import AssetTypeViewSet, AssetViewSet
 from audit.views import AuditEventViewSet, AuditVerifyViewSet, EventFeedViewSet
+from audit.webhook_views import WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 from rwa_service.accounts.views import MeViewSet
 from tokenization.views import (
     AssetTokenizeViewSet,
@@ -37,3 +38,5 @@ router.register("revaluation-runs", RevaluationRunViewSet, basename="revaluation
 router.register("audit/events", AuditEventViewSet, basename="audit-event")
 router.register("audit/verify", AuditVerifyViewSet, basename="audit-verify")
 router.register("events", EventFeedViewSet, basename="event-feed")
+router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
+router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")

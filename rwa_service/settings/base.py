@@ -284,6 +284,15 @@ AUDIT_SIGNING_KEY = env("AUDIT_SIGNING_KEY", default="")
 AUDIT_VERIFY_KEYS = env.list("AUDIT_VERIFY_KEYS", default=[])
 AUDIT_CHECKPOINT_DIR = Path(env("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")))
 EVENT_FEED_MAX = env.int("EVENT_FEED_MAX", default=1000)  # events per page of the integrators' feed
+# Webhooks (audit/webhook_urls.py): which URLs may be called, and how deliveries are retried before the dead letter.
+WEBHOOK_ALLOWED_SCHEMES = env.list("WEBHOOK_ALLOWED_SCHEMES", default=["https"])
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=["*"])
+WEBHOOK_PRIVATE_HOSTS = env.list("WEBHOOK_PRIVATE_HOSTS", default=[])
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_BACKOFF_SECONDS = env.float("WEBHOOK_BACKOFF_SECONDS", default=30.0)  # doubled after each failure
+WEBHOOK_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_BACKOFF_MAX_SECONDS", default=3600.0)
+WEBHOOK_DISPATCH_BATCH = env.int("WEBHOOK_DISPATCH_BATCH", default=500)
 CHAIN_GATEWAY = env("CHAIN_GATEWAY", default="ledger")
 TRANSFER_RETRY_ATTEMPTS = env.int("TRANSFER_RETRY_ATTEMPTS", default=8)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
