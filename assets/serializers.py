@@ -138,3 +138,11 @@ class AssetTypeSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=AssetType.choices)
     label = serializers.CharField()
     metadata_schema = serializers.JSONField()
+
+
+class AssetStateAsOfSerializer(serializers.Serializer):
+    """`assets/{id}/history/?as_of=`: the asset rebuilt from its audit events as of a seq or a time."""
+
+    as_of_seq = serializers.IntegerField(allow_null=True)
+    as_of_time = serializers.DateTimeField(allow_null=True)
+    state = serializers.JSONField(allow_null=True, help_text="the asset's fields, version and documents then")

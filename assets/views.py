@@ -5,7 +5,13 @@ import mimetypes
 from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -19,6 +25,7 @@ from assets.filters import AssetFilter
 from assets.models import Asset
 from assets.serializers import (
     AssetSerializer,
+    AssetStateAsOfSerializer,
     AssetTypeSerializer,
     AssetWriteSerializer,
     DocumentCreateSerializer,
@@ -27,6 +34,7 @@ from assets.serializers import (
 )
 from audit.serializers import AuditEventSerializer
 from rwa_service.accounts.roles import ALL_ROLES, AUDIT_READERS, Role
+from rwa_service.api.as_of import parse_as_of
 from rwa_service.api.etag import etag_for, expected_version
 from rwa_service.api.pagination import CursorPage, SeqCursorPage
 from rwa_service.api.viewsets import BaseViewSet
@@ -279,13 +287,34 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet
         return response
 
     @extend_schema(
-        summary="The asset's audit events (oldest first, cursor pages)",
-        responses={200: AuditEventSerializer(many=True), **_ERRORS},
+        summary="The asset's audit events (oldest first, cursor pages), or its state rebuilt as of a past point",
+        parameters=[
+            OpenApiParameter(
+                "as_of",
+                OpenApiTypes.STR,
+                description="an audit `seq` or an ISO 8601 time: answer the asset's state "
+                "rebuilt from its events as of then (`{as_of_seq, as_of_time, state}`) instead of the events",
+            )
+        ],
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="AssetHistoryOrState",
+                serializers=[AuditEventSerializer(many=True), AssetStateAsOfSerializer],
+                resource_type_field_name=None,
+            ),
+            **_ERRORS,
+        },
     )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=SeqCursorPage)
     def history(self, request: Request, pk: str) -> Response:
-        """The audit events recorded against this asset, oldest first (by `seq`)."""
+        """The audit events recorded against this asset, oldest first (by `seq`); with `?as_of=` the asset's state
+        rebuilt from them as of that `seq` or time (null before it existed)."""
         asset = self.get_object()
+        if "as_of" in request.query_params:
+            as_of_seq, as_of_time = parse_as_of(request.query_params["as_of"], sequence="audit seq")
+            state = selectors.asset_state_as_of(asset_id=asset.pk, as_of_seq=as_of_seq, as_of_time=as_of_time)
+            payload = {"as_of_seq": as_of_seq, "as_of_time": as_of_time, "state": state}
+            return Response(AssetStateAsOfSerializer(payload).data)
         page = self.paginate_queryset(selectors.asset_history(asset=asset))
         return self.get_paginated_response(AuditEventSerializer(page, many=True).data)
 

@@ -8,8 +8,19 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet, Sum
 
 from assets.models import AssetStatus
+from audit.models import AuditEvent
 from rwa_service.accounts.roles import STAFF_READERS, Role, user_has_role
-from tokenization.models import Account, AccountKind, Investor, LedgerEntry, LedgerLeg, Operation, TokenClass, Wallet
+from tokenization.models import (
+    Account,
+    AccountKind,
+    EntryKind,
+    Investor,
+    LedgerEntry,
+    LedgerLeg,
+    Operation,
+    TokenClass,
+    Wallet,
+)
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -119,3 +130,41 @@ def asset_outstanding_supply(*, asset_id: Any) -> Decimal:
 def operation_list(*, user: User) -> QuerySet[Operation]:
     """Operations are read by the staff roles."""
     return Operation.objects.all() if user_has_role(user, *STAFF_READERS) else Operation.objects.none()
+
+
+def cap_table_rebuilt(
+    *, token_id: object, as_of_seq: int | None = None, as_of_time: datetime | None = None
+) -> dict[str, Decimal]:
+    """Balances by wallet id as they stood after the last audit event at or before `as_of_seq` (or `as_of_time`),
+    rebuilt from the audit trail alone: each ledger event of the class (its entry: kind, amount, wallets) and each
+    wallet recovery that moved the class's units. Wallets at zero are left out. Compare with cap_table_balances."""
+    events = AuditEvent.objects.filter(
+        Q(object_type="token", object_id=str(token_id), after__kind__in=EntryKind.values) | Q(action="wallet.recovered")
+    ).order_by("seq")
+    if as_of_seq is not None:
+        events = events.filter(seq__lte=as_of_seq)
+    if as_of_time is not None:
+        events = events.filter(occurred_at__lte=as_of_time)
+    balances: dict[str, Decimal] = {}
+
+    def move(source: str | None, target: str | None, amount: Decimal) -> None:
+        if source:
+            balances[source] = balances.get(source, Decimal(0)) - amount
+        if target:
+            balances[target] = balances.get(target, Decimal(0)) + amount
+
+    for action, after in events.values_list("action", "after").iterator(chunk_size=2000):
+        if action == "wallet.recovered":
+            for moved in after.get("moved", []):
+                if moved["token"] == str(token_id):
+                    move(after["lost"]["id"], after["new"]["id"], Decimal(moved["amount"]))
+            continue
+        amount = Decimal(after["amount"])
+        move(after.get("from_wallet"), after.get("to_wallet"), amount)
+    return {wallet: balance for wallet, balance in balances.items() if balance != 0}
+
+
+def cap_table_balances(*, token: TokenClass) -> dict[str, Decimal]:
+    """The live balances by wallet id (holders with a balance), in the form cap_table_rebuilt gives."""
+    accounts = Account.objects.filter(token_class=token, kind=AccountKind.HOLDER, balance__gt=0)
+    return {str(wallet_id): balance for wallet_id, balance in accounts.values_list("wallet_id", "balance")}

@@ -1,11 +1,6 @@
 """Tokenization API: token classes, transfers and the cap table, investors and wallets, operations. Thin: each
 write is one service call; POSTs that move value are idempotent."""
 
-import re
-from datetime import UTC, datetime
-
-from django.utils.dateparse import parse_datetime
-from django.utils.timezone import is_aware, make_aware
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -16,10 +11,10 @@ from rest_framework.response import Response
 from assets.selectors import asset_list
 from assets.serializers import ReasonSerializer
 from rwa_service.accounts.roles import ALL_ROLES, STAFF_READERS, Role
+from rwa_service.api.as_of import parse_as_of
 from rwa_service.api.idempotency import idempotent_response
 from rwa_service.api.pagination import CursorPage
 from rwa_service.api.viewsets import BaseViewSet
-from rwa_service.exceptions import ValidationFailed
 from tokenization import selectors
 from tokenization.filters import TokenClassFilter
 from tokenization.serializers import (
@@ -146,7 +141,7 @@ class TokenClassViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
     def holders(self, request: Request, pk: str) -> Response:
         token = self.get_object()
         as_of = request.query_params.get("as_of")
-        seq, moment = _parse_as_of(as_of)
+        seq, moment = parse_as_of(as_of, sequence="ledger sequence")
         rows = selectors.cap_table(user=request.user, token=token, as_of_seq=seq, as_of_time=moment)
         supply = selectors.token_supply(token=token, as_of_seq=seq, as_of_time=moment)
         body = {"token": token.pk, "as_of": as_of, "total_supply": str(int(supply)), "holders": rows}
@@ -269,29 +264,6 @@ class TokenClassViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
         payload.is_valid(raise_exception=True)
         token = tokens.token_retire(actor=request.user, token_id=token.pk, reason=payload.validated_data["reason"])
         return Response(TokenClassSerializer(token).data)
-
-
-_SEQ = re.compile(r"[0-9]{1,19}")
-
-
-def _parse_as_of(value: str | None) -> tuple[int | None, datetime | None]:
-    """A ledger sequence (digits) or an ISO 8601 time (UTC when it names no offset); anything else is a 400."""
-    if not value:
-        return None, None
-    invalid = ValidationFailed(
-        "as_of is an ISO 8601 time or a ledger sequence.", errors={"as_of": ["An ISO 8601 time or a sequence."]}
-    )
-    if _SEQ.fullmatch(value):
-        if int(value) > 2**63 - 1:
-            raise invalid
-        return int(value), None
-    try:
-        moment = parse_datetime(value)
-    except ValueError as exc:  # well-formed but impossible, e.g. 30 February
-        raise invalid from exc
-    if moment is None:
-        raise invalid
-    return None, moment if is_aware(moment) else make_aware(moment, UTC)
 
 
 class InvestorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
