@@ -1,5 +1,6 @@
-"""Fixtures of the audit tests: the tokenization fixtures too, for the workloads that span every app."""
+"""Fixtures of the audit tests: the tokenization and valuation fixtures too, for workloads that span every app."""
 
 from tests.tokenization.conftest import funded, make_token
+from tests.valuation.conftest import valuer2
 
-__all__ = ["funded", "make_token"]
+__all__ = ["funded", "make_token", "valuer2"]
