@@ -6,7 +6,8 @@ from datetime import datetime
 
 from django.db.models import Max, QuerySet
 
-from audit.canonical import GENESIS_HASH, event_hash
+from audit.canonical import GENESIS_HASH
+from audit.chain_rows import chain_rows
 from audit.checkpoints import Checkpoint
 from audit.models import AuditChainHead, AuditEvent
 
@@ -54,12 +55,10 @@ def audit_chain_verify(
         return ChainVerification(valid=False, length=length if at is None else at, head_hash=hash_ or prev_hash,
                                  first_bad_seq=seq, reason=reason, checkpoints=len(signed))  # fmt: skip
 
-    rows = AuditEvent.objects.filter(seq__lte=head_seq).order_by("seq")
-    for event in rows.iterator(chunk_size=chunk_size):
-        recomputed = event_hash(prev_hash=prev_hash, fields=event.hashed_fields())
+    for event in chain_rows(up_to_seq=head_seq, chunk_size=chunk_size):
         if event.seq != expected_seq:
             return broken(expected_seq, "missing event")
-        if event.prev_hash != prev_hash or event.hash != recomputed:
+        if event.prev_hash != prev_hash or event.hash != event.recomputed:
             return broken(expected_seq, "hash mismatch")
         if signed.get(event.seq, event.hash) != event.hash:
             return broken(expected_seq, "differs from a signed checkpoint")
