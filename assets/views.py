@@ -32,7 +32,7 @@ from assets.serializers import (
     DocumentSerializer,
     ReasonSerializer,
 )
-from audit.serializers import AuditEventSerializer
+from audit.serializers import AuditEventPageSerializer, AuditEventSerializer
 from rwa_service.accounts.roles import ALL_ROLES, AUDIT_READERS, Role
 from rwa_service.api.as_of import parse_as_of
 from rwa_service.api.etag import etag_for, expected_version
@@ -299,8 +299,9 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet
         responses={
             200: PolymorphicProxySerializer(
                 component_name="AssetHistoryOrState",
-                serializers=[AuditEventSerializer(many=True), AssetStateAsOfSerializer],
+                serializers=[AuditEventPageSerializer, AssetStateAsOfSerializer],
                 resource_type_field_name=None,
+                many=False,
             ),
             **_ERRORS,
         },

@@ -71,3 +71,11 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         fields = ["id", "subscription", "event_seq", "status", "attempts", "next_attempt_at", "last_status_code",
                   "last_error", "delivered_at", "created_at", "updated_at"]  # fmt: skip
         read_only_fields = fields
+
+
+class AuditEventPageSerializer(serializers.Serializer):
+    """A cursor page of audit events (for the schema of endpoints answering either a page or something else)."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = AuditEventSerializer(many=True)
