@@ -6,9 +6,10 @@ checkpoint without the key, which lives in the environment, not in the database.
 checkpoints (audit.selectors.audit_chain_verify) therefore catches what the chain alone cannot: a tail cut off
 together with the head moved back, or a rewritten history whose hashes were all recomputed.
 
-Key: AUDIT_SIGNING_KEY, the base64 of a 32-byte Ed25519 private key (production refuses to start without it;
-elsewhere one is derived from SECRET_KEY). AUDIT_VERIFY_KEYS lists further public keys (base64, 32 bytes) whose
-checkpoints are accepted, e.g. those signed before a key rotation.
+Keys: AUDIT_SIGNING_KEY, the base64 of a 32-byte Ed25519 private key, is needed only where checkpoints are signed
+(the Celery worker running the hourly task, or a shell); AUDIT_VERIFY_KEYS lists the public keys (base64, 32
+bytes) whose checkpoints are accepted, which is all that verifying needs (the web processes, an auditor's laptop).
+Production refuses to start with neither; outside production a key is derived from SECRET_KEY when none is set.
 """
 
 import base64
@@ -23,6 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from audit.canonical import GENESIS_HASH, format_time
@@ -62,7 +64,10 @@ def key_id(key: Ed25519PublicKey) -> str:
 
 
 def signing_key() -> Ed25519PrivateKey:
+    """The private key; ImproperlyConfigured where none is configured (and none may be derived)."""
     configured = settings.AUDIT_SIGNING_KEY
+    if not configured and not settings.AUDIT_KEY_FROM_SECRET:
+        raise ImproperlyConfigured("AUDIT_SIGNING_KEY is not set here: checkpoints are signed where it is.")
     if configured:
         try:
             seed = base64.b64decode(configured, validate=True)
@@ -76,11 +81,21 @@ def signing_key() -> Ed25519PrivateKey:
 
 
 def verify_keys() -> dict[str, Ed25519PublicKey]:
-    """The public keys whose checkpoints are accepted, by key id: the signing key's and AUDIT_VERIFY_KEYS."""
-    keys = [signing_key().public_key()]
+    """The public keys whose checkpoints are accepted, by key id: AUDIT_VERIFY_KEYS and the signing key's own."""
+    keys = []
+    if settings.AUDIT_SIGNING_KEY or settings.AUDIT_KEY_FROM_SECRET:
+        keys.append(signing_key().public_key())
     for encoded in settings.AUDIT_VERIFY_KEYS:
-        keys.append(Ed25519PublicKey.from_public_bytes(base64.b64decode(encoded, validate=True)))
+        try:
+            keys.append(Ed25519PublicKey.from_public_bytes(base64.b64decode(encoded, validate=True)))
+        except ValueError as exc:
+            raise ImproperlyConfigured("AUDIT_VERIFY_KEYS must list base64 Ed25519 public keys (32 bytes).") from exc
     return {key_id(key): key for key in keys}
+
+
+def public_key_text(key: Ed25519PrivateKey) -> str:
+    """The base64 public key to list in AUDIT_VERIFY_KEYS where checkpoints are verified."""
+    return base64.b64encode(_raw_public(key.public_key())).decode()
 
 
 def checkpoint_sign(*, seq: int, hash: str) -> Checkpoint:

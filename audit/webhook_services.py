@@ -10,8 +10,6 @@ audited (that would feed the outbox with its own deliveries); creating, changing
 
 import json
 import secrets
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,13 +18,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import AuditEvent, DeliveryStatus, WebhookDelivery, WebhookSubscription
 from audit.serializers import AuditEventSerializer
 from audit.services import Actor, audit_event_record
+from audit.webhook_http import webhook_post
 from audit.webhook_signing import SIGNATURE_HEADER, webhook_signature
-from audit.webhook_urls import webhook_url_check
+from audit.webhook_urls import webhook_target, webhook_url_check, webhook_url_redacted
 from rwa_service.accounts.roles import Role, user_has_role
 from rwa_service.exceptions import Conflict, NotFound, PermissionRefused, ValidationFailed
 
@@ -40,7 +40,7 @@ def _require_manager(actor: AbstractBaseUser) -> None:
 
 def _snapshot(subscription: WebhookSubscription) -> dict[str, Any]:
     return {
-        "id": str(subscription.pk), "name": subscription.name, "url": subscription.url,
+        "id": str(subscription.pk), "name": subscription.name, "url": webhook_url_redacted(subscription.url),
         "actions": subscription.actions, "object_types": subscription.object_types, "active": subscription.active,
     }  # fmt: skip
 
@@ -143,12 +143,17 @@ def webhook_deliveries_dispatch(*, batch: int | None = None) -> list[int]:
 
 
 def webhook_deliveries_requeue() -> list[int]:
-    """Beat: queues again the deliveries whose retry is due, and pending ones older than a minute (a lost
-    message). Harmless if one is already queued: an attempt locks its row and skips what is not due."""
+    """Beat: queues again, for active subscriptions, the deliveries whose retry (or lease) is due and pending ones
+    untouched for a minute (a lost message), least recently touched first, and stamps them so each is queued again
+    at most once a minute however long the queue. Harmless if one is already queued: an attempt claims its row
+    first and skips what is not due."""
     now = timezone.now()
-    due = WebhookDelivery.objects.filter(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now)
-    stale = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, updated_at__lt=now - timedelta(minutes=1))
-    ids = list(due.values_list("pk", flat=True)[:1000]) + list(stale.values_list("pk", flat=True)[:1000])
+    active = WebhookDelivery.objects.filter(subscription__active=True)
+    due = active.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING]).filter(
+        Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, updated_at__lt=now - timedelta(minutes=1))
+    )
+    ids = list(due.order_by("updated_at").values_list("pk", flat=True)[:1000])
+    WebhookDelivery.objects.filter(pk__in=ids).update(updated_at=now)
     _publish_on_commit(ids)
     return ids
 
@@ -166,41 +171,9 @@ class AttemptOutcome:
     retry_in: float | None = None
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is an answer like any other non-2xx: never followed (it could point inside)
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
-def _post(*, delivery: WebhookDelivery) -> tuple[int | None, str]:
-    """POSTs the event; (HTTP status, error text). Never raises for the receiver's or the network's faults."""
-    subscription = delivery.subscription
-    body = json.dumps(
-        {"delivery": delivery.pk, "event": AuditEventSerializer(AuditEvent.objects.get(seq=delivery.event_seq)).data},
-        ensure_ascii=False, separators=(",", ":"), default=str,
-    ).encode()  # fmt: skip
-    request = urllib.request.Request(subscription.url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "rwa-asset-service-webhooks/1",
-        SIGNATURE_HEADER: webhook_signature(secret=subscription.secret, body=body),
-        "X-RWA-Event-Seq": str(delivery.event_seq), "X-RWA-Delivery": str(delivery.pk),
-    })  # fmt: skip
-    try:
-        webhook_url_check(subscription.url)
-        with _OPENER.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except ValidationFailed as exc:
-        return None, exc.detail
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        return None, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-
-
-def webhook_delivery_attempt(*, delivery_id: int) -> AttemptOutcome | None:
-    """One attempt of one delivery, under its row lock (a concurrent attempt of the same delivery skips it). None
-    when there is nothing to do now (delivered, dead, not yet due, or being attempted elsewhere)."""
+def _claim(delivery_id: int) -> WebhookDelivery | None:
+    """Takes a due delivery for one attempt: a lease (its next_attempt_at moved past the attempt's deadline) set in
+    a short transaction, so no lock is held during the HTTP call and a concurrent attempt finds it not due."""
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
@@ -211,12 +184,47 @@ def webhook_delivery_attempt(*, delivery_id: int) -> AttemptOutcome | None:
         now = timezone.now()
         if delivery is None or delivery.status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
             return None
-        if delivery.next_attempt_at and delivery.next_attempt_at > now or not delivery.subscription.active:
+        if (delivery.next_attempt_at and delivery.next_attempt_at > now) or not delivery.subscription.active:
             return None
-        status, error = _post(delivery=delivery)
+        lease = timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + 60)
+        delivery.next_attempt_at = now + lease
+        delivery.save(update_fields=["next_attempt_at", "updated_at"])
+    return delivery
+
+
+def _post(*, delivery: WebhookDelivery) -> tuple[int | None, str]:
+    """POSTs the event, signed, to the checked address; (HTTP status, error). Never raises for the receiver's or
+    the network's faults."""
+    subscription = delivery.subscription
+    body = json.dumps(
+        {"delivery": delivery.pk, "event": AuditEventSerializer(AuditEvent.objects.get(seq=delivery.event_seq)).data},
+        ensure_ascii=False, separators=(",", ":"), default=str,
+    ).encode()  # fmt: skip
+    headers = {
+        "Content-Type": "application/json", "User-Agent": "rwa-asset-service-webhooks/1",
+        SIGNATURE_HEADER: webhook_signature(secret=subscription.secret, body=body),
+        "X-RWA-Event-Seq": str(delivery.event_seq), "X-RWA-Delivery": str(delivery.pk),
+    }  # fmt: skip
+    try:
+        target = webhook_target(subscription.url)  # checked again now; the POST goes to this very address
+    except ValidationFailed as exc:
+        return None, exc.detail
+    return webhook_post(target=target, body=body, headers=headers)
+
+
+def webhook_delivery_attempt(*, delivery_id: int) -> AttemptOutcome | None:
+    """One attempt of one delivery: claimed (a lease), POSTed outside any transaction, then its result recorded.
+    None when there is nothing to do now (delivered, dead, not yet due, claimed by another attempt, or its
+    subscription inactive: it resumes when the subscription is active again)."""
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return None
+    status, error = _post(delivery=delivery)
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        now, retry_in = timezone.now(), None
         delivery.attempts += 1
         delivery.last_status_code, delivery.last_error = status, error
-        retry_in = None
         if status is not None and 200 <= status < 300:
             delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.DELIVERED, now, None
         elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:

@@ -8,6 +8,7 @@ bench_production_env() {
   PII_ENCRYPTION_KEYS="$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
   AUDIT_SIGNING_KEY="$("$PY" -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
   export SECRET_KEY PII_ENCRYPTION_KEYS AUDIT_SIGNING_KEY
+  export AUDIT_CHECKPOINT_DIR="${TMPDIR:-/tmp}/rwa-bench-audit-checkpoints"
   export ALLOWED_HOSTS="${HOST:-127.0.0.1},localhost"
   export SECURE_SSL_REDIRECT=false
   export DATABASE_URL="$1"

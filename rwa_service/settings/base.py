@@ -277,10 +277,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
 
 # --- Audit ----------------------------------------------------------------------------------------------------
-# Signed checkpoints of the chain head (audit/checkpoints.py): base64 of a 32-byte Ed25519 private key (derived
-# from SECRET_KEY when unset; production refuses to start without it), further accepted public keys, where the
-# signed files go (outside the database: a write-once volume or a mounted bucket) and how often beat signs one.
+# Signed checkpoints of the chain head (audit/checkpoints.py): the base64 of a 32-byte Ed25519 private key where they
+# are signed (derived from SECRET_KEY when unset, outside production), the public keys accepted where they are
+# verified, and where the signed files go (outside the database host).
 AUDIT_SIGNING_KEY = env("AUDIT_SIGNING_KEY", default="")
+AUDIT_KEY_FROM_SECRET = True  # outside production only: a signing key derived from SECRET_KEY when none is set
 AUDIT_VERIFY_KEYS = env.list("AUDIT_VERIFY_KEYS", default=[])
 AUDIT_CHECKPOINT_DIR = Path(env("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")))
 EVENT_FEED_MAX = env.int("EVENT_FEED_MAX", default=1000)  # events per page of the integrators' feed

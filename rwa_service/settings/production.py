@@ -1,6 +1,7 @@
 """Production: secrets and hosts must come from the environment; the service refuses to start without them."""
 
 import base64
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -25,12 +26,28 @@ ALLOWED_HOSTS = [host.strip() for host in _required("ALLOWED_HOSTS").split(",") 
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host for production settings.")
 PII_ENCRYPTION_KEYS = [key for key in _required("PII_ENCRYPTION_KEYS").split(",") if key.strip()]
-AUDIT_SIGNING_KEY = _required("AUDIT_SIGNING_KEY")  # signs the audit checkpoints (audit/checkpoints.py)
-try:
-    if len(base64.b64decode(AUDIT_SIGNING_KEY, validate=True)) != 32:
-        raise ValueError
-except ValueError:
-    raise ImproperlyConfigured("AUDIT_SIGNING_KEY must be the base64 of 32 random bytes (an Ed25519 key).") from None
+# Audit checkpoints (audit/checkpoints.py): the signer holds AUDIT_SIGNING_KEY (private), verifiers need only
+# AUDIT_VERIFY_KEYS (public); every process needs one of them and the shared AUDIT_CHECKPOINT_DIR.
+AUDIT_KEY_FROM_SECRET = False
+AUDIT_CHECKPOINT_DIR = Path(_required("AUDIT_CHECKPOINT_DIR"))
+
+
+def _key_bytes(name: str, value: str) -> None:
+    try:
+        if len(base64.b64decode(value, validate=True)) != 32:
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must hold base64 Ed25519 keys of 32 bytes.") from None
+
+
+if AUDIT_SIGNING_KEY:
+    _key_bytes("AUDIT_SIGNING_KEY", AUDIT_SIGNING_KEY)
+for _public in AUDIT_VERIFY_KEYS:
+    _key_bytes("AUDIT_VERIFY_KEYS", _public)
+if not AUDIT_SIGNING_KEY and not AUDIT_VERIFY_KEYS:
+    raise ImproperlyConfigured(
+        "AUDIT_SIGNING_KEY (where audit checkpoints are signed) or AUDIT_VERIFY_KEYS (elsewhere) must be set."
+    )
 # The embedded defaults (SQLite, the filesystem broker) are for one machine; production runs several web processes
 # and workers over PostgreSQL and a real broker, so it refuses to start without them.
 _required("DATABASE_URL")

@@ -106,3 +106,21 @@ def test_a_history_rewritten_with_recomputed_hashes_fails_at_the_checkpoint_it_c
     checkpoints, _ = checkpoints_load()
     result = audit_chain_verify(checkpoints=checkpoints)
     assert (result.valid, result.first_bad_seq, result.reason) == (False, 4, "differs from a signed checkpoint")
+
+
+@pytest.mark.django_db
+def test_a_verifier_needs_only_the_public_key_and_cannot_sign(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from audit.checkpoints import public_key_text, signing_key
+
+    _record(3)
+    _, path = audit_checkpoint_write()
+    public = public_key_text(signing_key())
+    settings.AUDIT_SIGNING_KEY, settings.AUDIT_KEY_FROM_SECRET, settings.AUDIT_VERIFY_KEYS = "", False, [public]
+    assert checkpoint_load(path).seq == 3  # a web process with the public key only verifies
+    with pytest.raises(ImproperlyConfigured, match="AUDIT_SIGNING_KEY"):
+        audit_checkpoint_write()  # and cannot forge one
+    settings.AUDIT_VERIFY_KEYS = ["not-a-key"]
+    with pytest.raises(ImproperlyConfigured, match="AUDIT_VERIFY_KEYS"):
+        checkpoint_load(path)

@@ -62,6 +62,12 @@ def test_verify_audit_checks_the_signed_checkpoints_and_refuses_a_forged_file(tm
     with pytest.raises(CommandError) as refused:
         _run("verify_audit", "--checkpoint", str(forged))
     assert refused.value.returncode == 2
+    from django.conf import settings
+
+    (settings.AUDIT_CHECKPOINT_DIR / "checkpoint-000000000003-forged.json").write_text(forged.read_text())
+    with pytest.raises(CommandError, match="did not verify") as suspicious:  # a forged file among the real ones
+        _run("verify_audit")
+    assert suspicious.value.returncode == 1
 
 
 @pytest.mark.django_db

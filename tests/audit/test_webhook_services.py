@@ -146,3 +146,95 @@ def test_subscriptions_are_managed_by_compliance_audited_and_keep_the_secret_enc
     assert "s3cret" not in raw
     event = AuditEvent.objects.get(action="webhook_subscription.created")
     assert "secret" not in event.after and "s3cret" not in json.dumps(event.after)
+
+
+def test_retries_back_off_doubling_up_to_the_cap(users, settings, django_capture_on_commit_callbacks):
+    settings.WEBHOOK_MAX_ATTEMPTS, settings.WEBHOOK_BACKOFF_SECONDS, settings.WEBHOOK_BACKOFF_MAX_SECONDS = 6, 10, 35
+    with webhook_receiver([500]) as receiver:
+        webhook_subscription_create(actor=users["compliance"], name="slow", url=receiver.url)
+        _record()
+        _dispatch(django_capture_on_commit_callbacks)
+        delays = []
+        for _ in range(4):
+            delivery = WebhookDelivery.objects.get()
+            delays.append(round((delivery.next_attempt_at - delivery.updated_at).total_seconds()))
+            _time_passes()
+            _requeue(django_capture_on_commit_callbacks)
+        assert delays == [10, 20, 35, 35]
+
+
+def test_a_redirect_is_an_answer_never_followed(users, django_capture_on_commit_callbacks):
+    with webhook_receiver(["redirect"]) as receiver:
+        webhook_subscription_create(actor=users["compliance"], name="moved", url=receiver.url)
+        _record()
+        _dispatch(django_capture_on_commit_callbacks)
+        delivery = WebhookDelivery.objects.get()
+        assert (delivery.status, delivery.last_status_code, len(receiver.requests)) == ("retrying", 302, 1)
+
+
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_overall_deadline(
+    users, settings, django_capture_on_commit_callbacks
+):
+    import time
+
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.8  # each byte comes within 0.1 s; the whole answer would take ≈ 4 s
+    with webhook_receiver(["trickle"]) as receiver:
+        webhook_subscription_create(actor=users["compliance"], name="slow", url=receiver.url)
+        _record()
+        started = time.monotonic()
+        _dispatch(django_capture_on_commit_callbacks)
+        elapsed = time.monotonic() - started
+        delivery = WebhookDelivery.objects.get()
+        assert (delivery.status, delivery.last_error) == ("retrying", "timed out") and elapsed < 2.5
+
+
+def test_the_delivery_connects_to_the_address_it_checked(users, settings, monkeypatch,
+                                                          django_capture_on_commit_callbacks):  # fmt: skip
+    import socket
+
+    settings.WEBHOOK_PRIVATE_HOSTS = ["hooks.test"]
+    answers = []
+    real = socket.getaddrinfo
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "hooks.test":
+            return real(host, port, *args, **kwargs)
+        answers.append(host)  # first answer: the receiver; any later one: an address that is not it
+        address = "127.0.0.1" if len(answers) == 1 else "127.0.0.2"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    with webhook_receiver([200]) as receiver:
+        url = receiver.url.replace("127.0.0.1", "hooks.test")
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        webhook_subscription_create(actor=users["compliance"], name="pinned", url=url)
+        answers.clear()
+        _record()
+        _dispatch(django_capture_on_commit_callbacks)
+        assert WebhookDelivery.objects.get().status == DeliveryStatus.DELIVERED and answers == ["hooks.test"]
+        assert receiver.requests[0][0]["host"].startswith("hooks.test")
+
+
+def test_an_inactive_subscription_is_not_tried_nor_requeued_and_resumes_when_active(
+    users, django_capture_on_commit_callbacks
+):
+    with webhook_receiver([500, 200]) as receiver:
+        subscription, _ = webhook_subscription_create(actor=users["compliance"], name="paused", url=receiver.url)
+        _record()
+        _dispatch(django_capture_on_commit_callbacks)  # attempt 1 fails
+        webhook_subscription_update(actor=users["compliance"], subscription_id=subscription.pk,
+                                    changes={"active": False})  # fmt: skip
+        _time_passes()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert webhook_deliveries_requeue() == []
+        assert len(receiver.requests) == 1
+        webhook_subscription_update(actor=users["compliance"], subscription_id=subscription.pk,
+                                    changes={"active": True})  # fmt: skip
+        _requeue(django_capture_on_commit_callbacks)
+        assert WebhookDelivery.objects.get().status == DeliveryStatus.DELIVERED and len(receiver.requests) == 2
+
+
+def test_the_trail_records_a_webhook_url_without_its_query(users):
+    subscription, _ = webhook_subscription_create(actor=users["compliance"], name="tok",
+                                                  url="http://127.0.0.1:8/hook?token=s3cr3t#frag")  # fmt: skip
+    event = AuditEvent.objects.get(action="webhook_subscription.created", object_id=str(subscription.pk))
+    assert event.after["url"] == "http://127.0.0.1:8/hook" and "s3cr3t" not in json.dumps(event.after)

@@ -77,3 +77,11 @@ def test_an_unresolvable_host_is_refused(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", fails)
     with pytest.raises(ValidationFailed, match="does not resolve"):
         webhook_url_check("https://nowhere.invalid/in")
+
+
+@pytest.mark.parametrize("address", ["::ffff:10.0.0.1", "64:ff9b::a00:1", "2002:7f00:1::", "::127.0.0.1",
+                                     "64:ff9b::a9fe:a9fe"])  # fmt: skip
+def test_ipv4_inside_ipv6_is_checked_as_ipv4(resolves_to, address):
+    resolves_to(address)
+    with pytest.raises(ValidationFailed, match="internal or reserved"):
+        webhook_url_check("https://hooks.example.com/in")

@@ -51,6 +51,7 @@ def _production_env(**overrides: str | None) -> dict[str, str]:
         "ALLOWED_HOSTS": "api.example.com",
         "PII_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "AUDIT_CHECKPOINT_DIR": "/srv/rwa/audit-checkpoints",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/rwa",
         "REDIS_URL": "redis://127.0.0.1:6379/1",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/2",
@@ -65,12 +66,28 @@ def test_production_refuses_to_start_without_the_pii_encryption_keys():
     assert "PII_ENCRYPTION_KEYS" in result.stderr
 
 
-@pytest.mark.parametrize("key", [None, "bm90LTMyLWJ5dGVz", "not base64!"])
-def test_production_refuses_to_start_without_a_valid_audit_signing_key(key):
-    result = run_python(SETUP, env=_production_env(AUDIT_SIGNING_KEY=key))
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"AUDIT_SIGNING_KEY": None}, "AUDIT_SIGNING_KEY"),  # and no AUDIT_VERIFY_KEYS either
+        ({"AUDIT_SIGNING_KEY": "bm90LTMyLWJ5dGVz"}, "AUDIT_SIGNING_KEY"),
+        ({"AUDIT_SIGNING_KEY": "not base64!"}, "AUDIT_SIGNING_KEY"),
+        ({"AUDIT_SIGNING_KEY": None, "AUDIT_VERIFY_KEYS": "c2hvcnQ="}, "AUDIT_VERIFY_KEYS"),
+        ({"AUDIT_CHECKPOINT_DIR": None}, "AUDIT_CHECKPOINT_DIR"),
+    ],
+)
+def test_production_refuses_to_start_without_valid_audit_keys_and_checkpoint_dir(overrides, named):
+    result = run_python(SETUP, env=_production_env(**overrides))
 
     assert result.returncode != 0
-    assert "AUDIT_SIGNING_KEY" in result.stderr
+    assert named in result.stderr
+
+
+def test_production_web_processes_may_hold_only_the_public_verify_keys():
+    public = base64.b64encode(os.urandom(32)).decode()  # any 32 bytes pass the format check
+    result = run_python(SETUP, env=_production_env(AUDIT_SIGNING_KEY=None, AUDIT_VERIFY_KEYS=public))
+
+    assert result.returncode == 0, result.stderr
 
 
 def test_production_refuses_to_start_without_database_url():

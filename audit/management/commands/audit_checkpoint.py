@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from audit.checkpoints import audit_checkpoint_write
+from audit.checkpoints import audit_checkpoint_write, public_key_text, signing_key
 
 
 class Command(BaseCommand):
@@ -13,3 +13,4 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         checkpoint, path = audit_checkpoint_write()
         self.stdout.write(self.style.SUCCESS(f"signed seq {checkpoint.seq} ({checkpoint.hash}) -> {path}"))
+        self.stdout.write(f"verify with AUDIT_VERIFY_KEYS={public_key_text(signing_key())}")

@@ -53,6 +53,12 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(
                 f"valid: {result.length} events, head {result.head_hash}, {result.checkpoints} signed checkpoint(s)"
             ))  # fmt: skip
+        if rejected and result.valid:
+            raise CommandError(
+                f"{len(rejected)} checkpoint file(s) in AUDIT_CHECKPOINT_DIR did not verify (see above): the chain "
+                "itself is valid, but someone wrote or altered signed checkpoints",
+                returncode=1,
+            )
         if not result.valid:
             raise CommandError(
                 f"INVALID at seq {result.first_bad_seq} ({result.reason}); {result.length} events verified before it",
