@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
 from audit.checkpoints import checkpoints_load
 from audit.filters import AuditEventFilter
@@ -37,11 +38,15 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
 
 
 class AuditVerifyViewSet(BaseViewSet):
-    """`audit/verify/`: the chain recomputed now, in one streaming pass, against the signed checkpoints."""
+    """`audit/verify/`: the chain recomputed now, in one streaming pass, against the signed checkpoints. A full pass
+    is expensive (≈ 7 s per million events): each user may ask AUDIT_VERIFY_RATE times (default 6 a minute); for very
+    long chains use `manage.py verify_audit`, which has no request timeout."""
 
     serializer_class = ChainVerificationSerializer
     pagination_class = None
     filter_backends = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "audit_verify"
     role_rules = {"list": AUDIT_READERS}
 
     def scoped_queryset(self, *, user):

@@ -202,6 +202,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "rwa_service.api.errors.problem_exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "rwa_service.api.negotiation.ContentNegotiation",
+    # Scoped limits of the few expensive reads (a view names its scope): a full pass over the audit chain.
+    "DEFAULT_THROTTLE_RATES": {"audit_verify": env("AUDIT_VERIFY_RATE", default="6/min")},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

@@ -3,12 +3,14 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import STATIC_ROOT, VAR_DIR, env
+from .base import REST_FRAMEWORK, STATIC_ROOT, VAR_DIR, env
 
 DEBUG = False
 DEMO_ALLOWED = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", default="1000/m")
+# Test users are made afresh and may reuse ids: a low limit would carry over between tests (its own test lowers it).
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"audit_verify": "10000/min"}
 # Tasks run in-process unless a test starts a real worker (those tests switch this off themselves).
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -99,3 +99,26 @@ def test_the_feed_resumes_after_the_last_seq_and_misses_nothing(users, client_fo
     assert (empty["events"], empty["next_after_seq"], empty["more"]) == ([], after, False)
     assert client.get("/api/v1/events/?limit=0").status_code == 400
     assert client.get("/api/v1/events/?after_seq=x").status_code == 400
+
+
+@pytest.mark.django_db
+def test_verify_is_rate_limited_per_user_as_a_problem(users, client_for, settings, tmp_path):
+    from django.core.cache import cache
+
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"audit_verify": "2/min"}}
+    from rest_framework.throttling import ScopedRateThrottle
+
+    ScopedRateThrottle.THROTTLE_RATES = {"audit_verify": "2/min"}
+    cache.clear()
+    try:
+        client = client_for(users["auditor"])
+        assert [client.get("/api/v1/audit/verify/").status_code for _ in range(2)] == [200, 200]
+        limited = client.get("/api/v1/audit/verify/")
+        assert limited.status_code == 429 and limited["Content-Type"] == "application/problem+json"
+        assert client_for(users["compliance"]).get("/api/v1/audit/verify/").status_code == 200  # per user
+    finally:
+        from rest_framework.settings import api_settings
+
+        ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        cache.clear()
