@@ -96,6 +96,13 @@ def test_every_committed_change_is_audited_once_and_nothing_else_is(users, value
         actor=compliance, investor_id=alice.pk, lost_wallet_id=wallet_a.pk, new_address=random_address(),
         reason="lost device",
     ))  # fmt: skip
+    step("investor updated (PII changed)", 1, lambda: investors.investor_update(
+        actor=compliance, investor_id=alice.pk, values={"email": "ada.new@example.org"},
+    ))  # fmt: skip
+    step("erasure refused without a reason", 0,
+         lambda: investors.investor_erase(actor=compliance, investor_id=bob.pk, reason=""))  # fmt: skip
+    step("investor erased (pseudonymised)", 1, lambda: investors.investor_erase(actor=compliance, investor_id=bob.pk,
+                                                                                 reason="GDPR request"))  # fmt: skip
     step("series created", 1, lambda: price_services.price_series_create(actor=valuer, code="HPI-UK", kind="index"))
     day = timezone.localdate() - timedelta(days=10)
     step("observations added (one bulk change)", 1, lambda: price_services.price_observations_add(
@@ -121,6 +128,6 @@ def test_every_committed_change_is_audited_once_and_nothing_else_is(users, value
     expected = sum(changes for _, changes in steps)
     assert AuditEvent.objects.count() - start == expected
     assert all(count in (0, 1, 3) for _, count in steps)
-    trail = json.dumps(list(AuditEvent.objects.values("before", "after", "reason")), ensure_ascii=False)
-    for value in PII.values():
+    trail = json.dumps(list(AuditEvent.objects.values()), ensure_ascii=False, default=str)  # every column
+    for value in [*PII.values(), "ada.new@example.org", "Bob SA", "ops@bob.example", "FR-1"]:
         assert value not in trail, f"PII in clear in an audit event: {value}"
