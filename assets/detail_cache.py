@@ -6,7 +6,8 @@ changes an asset bumps `version`; a new current valuation changes the revision),
 form of the revisions it has served and, per request, only checks the current revision with one indexed read: a
 stale entry cannot be served, and no invalidation crosses processes. Entries also expire after
 ASSET_DETAIL_CACHE_SECONDS, so that what a representation shows from other rows (usernames) is at most that old.
-Bounded by ASSET_DETAIL_CACHE_SIZE entries per process; 0 switches it off.
+Bounded by ASSET_DETAIL_CACHE_SIZE entries per process; 0 switches it off. Each entry also keeps its JSON, rendered
+the first time a JSON client asks (rwa_service.api.responses.PrerenderedJSONResponse).
 """
 
 import threading
@@ -18,6 +19,23 @@ from django.conf import settings
 from assets.models import Asset
 from assets.selectors import revision_of, with_usernames
 from assets.serializers import AssetSerializer
+from rwa_service.api.responses import json_bytes
+
+
+class Representation:
+    """An asset's representation at one revision, and its JSON once rendered."""
+
+    __slots__ = ("data", "_json")
+
+    def __init__(self, data: dict) -> None:
+        self.data = data
+        self._json: bytes | None = None
+
+    def json(self) -> bytes:
+        if self._json is None:  # a race renders it twice, identically: no lock needed
+            self._json = json_bytes(self.data)
+        return self._json
+
 
 _lock = threading.Lock()  # cachetools' caches are not thread-safe; gthread workers share this one
 _cache: TTLCache | None = None
@@ -30,7 +48,7 @@ def _entries() -> TTLCache | None:
     return _cache
 
 
-def asset_representation(*, asset_id: Any, revision: str) -> tuple[str, dict] | None:
+def asset_representation(*, asset_id: Any, revision: str) -> tuple[str, Representation] | None:
     """(revision, representation) of the asset at `revision` (assets.selectors.asset_revision) or, if it changed
     since, at its newer current one; None if it is gone. The caller has checked that the reader may see the asset."""
     cache = _entries()
@@ -43,7 +61,8 @@ def asset_representation(*, asset_id: Any, revision: str) -> tuple[str, dict] | 
     asset = with_usernames(Asset.objects.filter(pk=asset_id)).first()
     if asset is None:
         return None
-    data = dict(AssetSerializer(asset).data)  # a plain dict: ReturnDict would keep the serializer and its fields alive
+    # a plain dict: ReturnDict would keep the serializer and its fields alive
+    data = Representation(dict(AssetSerializer(asset).data))
     fetched = revision_of(version=asset.version, valuation_id=asset.current_valuation_ref)
     if cache is not None:
         with _lock:

@@ -14,6 +14,7 @@ from audit.canonical import to_json_value
 from audit.models import AuditEvent
 from audit.selectors import audit_events_for_object
 from rwa_service.accounts.roles import STAFF_READERS, Role, user_has_role
+from rwa_service.db.prepared import prepared_row
 from tokenization.models import Account
 from valuation.models import Valuation, ValuationStatus
 
@@ -59,9 +60,7 @@ def asset_revision(*, user: AbstractBaseUser | AnonymousUser, asset_id: object) 
     except ValueError:  # not a UUID: no such asset
         return None
     if user_has_role(user, *STAFF_READERS):
-        with connection.cursor() as cursor:
-            cursor.execute(_REVISION_SQL, [Asset._meta.pk.get_db_prep_value(asset_id, connection)])
-            row = cursor.fetchone()
+        row = prepared_row(_REVISION_SQL, [Asset._meta.pk.get_db_prep_value(asset_id, connection)])
     else:
         row = asset_scope(user=user).filter(pk=asset_id).values_list("version", "current_valuation_ref").first()
     return None if row is None else revision_of(version=row[0], valuation_id=row[1])

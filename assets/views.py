@@ -37,6 +37,7 @@ from rwa_service.accounts.roles import ALL_ROLES, AUDIT_READERS, Role
 from rwa_service.api.as_of import parse_as_of
 from rwa_service.api.etag import etag_for, expected_version
 from rwa_service.api.pagination import CursorPage, SeqCursorPage
+from rwa_service.api.responses import PrerenderedJSONResponse
 from rwa_service.api.viewsets import BaseViewSet
 from rwa_service.exceptions import NotFound, PayloadTooLarge
 
@@ -99,8 +100,11 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet
         found = None if revision is None else asset_representation(asset_id=pk, revision=revision)
         if found is None:
             raise NotFound("No asset with this id.")
-        revision, data = found
-        return Response(data, headers={"ETag": etag_for(pk=data["id"], version=revision)})
+        revision, representation = found
+        return PrerenderedJSONResponse(
+            representation.data, rendered_json=representation.json,
+            headers={"ETag": etag_for(pk=representation.data["id"], version=revision)},
+        )  # fmt: skip
 
     @extend_schema(summary="Register a draft asset", request=AssetWriteSerializer, responses={201: AssetSerializer})
     def create(self, request: Request) -> Response:

@@ -53,7 +53,8 @@ def test_if_none_match_with_the_current_tag_is_304_and_a_stale_tag_is_the_body(u
 def test_a_representation_asked_at_an_old_version_comes_back_at_the_current_one(users, make_asset):
     asset = make_asset()
     services.asset_update(actor=users["operator"], asset_id=asset.pk, changes={"name": "Harbour House"})
-    revision, data = asset_representation(asset_id=asset.pk, revision="1")  # read just before the change
+    revision, representation = asset_representation(asset_id=asset.pk, revision="1")  # read just before the change
+    data = representation.data
     assert revision == "2" and data["version"] == 2 and data["name"] == "Harbour House"
     assert isinstance(data, dict) and not hasattr(data, "serializer")  # kept plain: no serializer held in memory
 
