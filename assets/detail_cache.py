@@ -11,6 +11,7 @@ the first time a JSON client asks (rwa_service.api.responses.PrerenderedJSONResp
 """
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from cachetools import TTLCache
@@ -68,6 +69,31 @@ def asset_representation(*, asset_id: Any, revision: str) -> tuple[str, Represen
         with _lock:
             cache[(str(asset.pk), fetched)] = data
     return fetched, data
+
+
+def asset_representations(*, assets: Sequence[Asset]) -> list[dict]:
+    """The representations of a page of assets, in order. Each row needs only `pk`, `version` and
+    `current_valuation_ref` (the list reads no more): cached revisions are reused, the rest are read in one query,
+    serialized and cached. An asset changed since its row was read is shown as it is now."""
+    cache = _entries()
+    found: dict[str, dict] = {}
+    if cache is not None:
+        with _lock:
+            for asset in assets:
+                revision = revision_of(version=asset.version, valuation_id=asset.current_valuation_ref)
+                entry = cache.get((str(asset.pk), revision))
+                if entry is not None:
+                    found[str(asset.pk)] = entry.data
+    missing = [asset.pk for asset in assets if str(asset.pk) not in found]
+    if missing:
+        for asset in with_usernames(Asset.objects.filter(pk__in=missing)):
+            entry = Representation(dict(AssetSerializer(asset).data))
+            found[str(asset.pk)] = entry.data
+            if cache is not None:
+                fetched = revision_of(version=asset.version, valuation_id=asset.current_valuation_ref)
+                with _lock:
+                    cache[(str(asset.pk), fetched)] = entry
+    return [found[str(asset.pk)] for asset in assets if str(asset.pk) in found]
 
 
 def asset_representations_clear() -> None:

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from assets import selectors, services
 from assets.asset_types import METADATA_SCHEMAS, AssetType
-from assets.detail_cache import asset_representation
+from assets.detail_cache import asset_representation, asset_representations
 from assets.filters import AssetFilter
 from assets.models import Asset
 from assets.serializers import (
@@ -48,6 +48,10 @@ COMPLIANCE = frozenset({Role.COMPLIANCE})
 _PROBLEM = OpenApiResponse(description="Problem document (application/problem+json).")
 _ERRORS = {400: _PROBLEM, 401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM, 412: _PROBLEM}
 _IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="ETag of the version.")
+
+
+# What a list row is read with: the key, the revision, and every field a cursor may order by.
+_LIST_ROW_FIELDS = ("id", "version", "current_valuation_ref", "created_at", "updated_at", "name", "reference")
 
 
 def _with_etag(response: Response, asset: Asset) -> Response:
@@ -92,6 +96,13 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet
 
     def scoped_queryset(self, *, user):
         return selectors.asset_list(user=user)
+
+    def list(self, request: Request) -> Response:
+        """The page's rows are read bare (the fields the cursor and the revision need); their representations come
+        from the per-revision cache, the missing ones read and serialized together (assets.detail_cache)."""
+        rows = self.filter_queryset(selectors.asset_scope(user=request.user)).only(*_LIST_ROW_FIELDS)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(asset_representations(assets=page))
 
     def retrieve(self, request: Request, pk: str) -> Response:
         revision = selectors.asset_revision(user=request.user, asset_id=pk)

@@ -83,3 +83,16 @@ def test_a_new_current_valuation_changes_the_etag_and_the_cached_body_at_once(us
         f"/api/v1/assets/{asset.pk}/suspend/", {"reason": "x"}, format="json", HTTP_IF_MATCH=stale["ETag"]
     )
     assert patched.status_code == 200, patched.content  # If-Match with a revision tag names the version (no 412)
+
+
+def test_a_list_reuses_cached_representations_but_never_a_stale_one(users, client_for, make_asset):
+    first, second = make_asset(name="First"), make_asset(name="Second")
+    client = client_for(users["operator"])
+    names = {row["id"]: row["name"] for row in client.get("/api/v1/assets/").json()["results"]}
+    assert names[str(first.pk)] == "First" and names[str(second.pk)] == "Second"
+    services.asset_update(actor=users["operator"], asset_id=first.pk, changes={"name": "First, renamed"})
+    rows = {row["id"]: row for row in client.get("/api/v1/assets/").json()["results"]}
+    assert rows[str(first.pk)]["name"] == "First, renamed" and rows[str(first.pk)]["version"] == 2
+    assert rows[str(second.pk)]["name"] == "Second"
+    detail = client.get(f"/api/v1/assets/{first.pk}/").json()
+    assert detail == rows[str(first.pk)]  # the list and the detail show one representation

@@ -330,11 +330,14 @@ def test_listing_assets_takes_a_fixed_number_of_queries(users, client_for, make_
     for _ in range(6):
         make_asset("approved")
     client = client_for(users["auditor"])
-    with django_assert_max_num_queries(3):  # roles, the page of assets with their users joined, nothing per row
+    # roles, the page's rows, their representations with the users joined, their current valuations: none per row
+    with django_assert_max_num_queries(4):
         response = client.get("/api/v1/assets/")
     rows = response.json()["results"]
     assert len(rows) == 6
     assert {(row["submitted_by"], row["reviewed_by"]) for row in rows} == {("operator-user", "compliance-user")}
+    with django_assert_max_num_queries(2):  # again: roles and the rows; every representation is cached
+        assert client.get("/api/v1/assets/").json()["results"] == rows
 
 
 def test_an_empty_patch_changes_nothing_and_records_nothing(operator, make_asset):
