@@ -160,7 +160,7 @@ def test_unexpected_exception_in_an_api_view_is_500_problem_without_internals(us
     def explode(**kwargs):
         raise RuntimeError("boom secret")
 
-    monkeypatch.setattr("assets.selectors.asset_list", explode)
+    monkeypatch.setattr("assets.selectors.asset_scope", explode)  # what the asset list reads through
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(users["operator"])
 

@@ -98,7 +98,7 @@ def test_log_emitted_inside_a_view_carries_the_request_id(users, monkeypatch, ca
     def explode(**kwargs):
         raise RuntimeError("boom secret")
 
-    monkeypatch.setattr("assets.selectors.asset_list", explode)
+    monkeypatch.setattr("assets.selectors.asset_scope", explode)  # what the asset list reads through
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(users["operator"])
 
