@@ -122,3 +122,52 @@ def test_verify_is_rate_limited_per_user_as_a_problem(users, client_for, setting
 
         ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
         cache.clear()
+
+
+@pytest.mark.django_db
+def test_verify_counts_the_signed_checkpoints_and_the_rejected_files(users, client_for, settings, tmp_path):
+    import json as jsonlib
+
+    from audit.checkpoints import audit_checkpoint_write
+
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path
+    _record(3)
+    _, path = audit_checkpoint_write()
+    forged = {**jsonlib.loads(path.read_text()), "hash": "f" * 64}
+    (tmp_path / "checkpoint-000000000003-forged.json").write_text(jsonlib.dumps(forged))
+    body = client_for(users["auditor"]).get("/api/v1/audit/verify/").json()
+    assert (body["valid"], body["checkpoints"], body["checkpoints_rejected"]) == (True, 1, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_feed_never_skips_an_event_committed_after_a_later_read(users, client_for):
+    import threading
+
+    _record(2)
+    appended, release, errors = threading.Event(), threading.Event(), []
+
+    def slow_writer() -> None:
+        try:
+            with transaction.atomic():
+                audit_event_record(actor=Actor.system("slow"), action="thing.slow", object_type="thing",
+                                   object_id=99, before=None, after={"late": True})  # fmt: skip
+                appended.set()
+                release.wait(timeout=30)  # holds its seq (and the chain head) uncommitted meanwhile
+        except Exception as exc:  # asserted below
+            errors.append(exc)
+        finally:
+            from django.db import connection as thread_connection
+
+            thread_connection.close()
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    assert appended.wait(timeout=30)
+    client = client_for(users["auditor"])
+    page = client.get("/api/v1/events/?after_seq=0").json()
+    assert [event["seq"] for event in page["events"]] == [1, 2]  # the uncommitted third is not seen, nor skipped
+    release.set()
+    writer.join(timeout=30)
+    assert not errors, errors
+    later = client.get(f"/api/v1/events/?after_seq={page['next_after_seq']}").json()
+    assert [event["action"] for event in later["events"]] == ["thing.slow"]
