@@ -327,7 +327,7 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet
         rebuilt from them as of that `seq` or time (null before it existed)."""
         asset = self.get_object()
         if "as_of" in request.query_params:
-            as_of_seq, as_of_time = parse_as_of(request.query_params["as_of"], sequence="audit seq")
+            as_of_seq, as_of_time = parse_as_of(request.query_params["as_of"], sequence="an audit seq")
             state = selectors.asset_state_as_of(asset_id=asset.pk, as_of_seq=as_of_seq, as_of_time=as_of_time)
             payload = {"as_of_seq": as_of_seq, "as_of_time": as_of_time, "state": state}
             return Response(AssetStateAsOfSerializer(payload).data)

@@ -11,7 +11,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from audit.checkpoints import checkpoints_load
 from audit.filters import AuditEventFilter
-from audit.models import AuditEvent
+from audit.models import AuditChainHead, AuditEvent
 from audit.selectors import audit_chain_verify, audit_event_list
 from audit.serializers import AuditEventSerializer, ChainVerificationSerializer, EventFeedSerializer
 from rwa_service.accounts.roles import AUDIT_READERS
@@ -84,6 +84,10 @@ class EventFeedViewSet(BaseViewSet):
     def list(self, request: Request) -> Response:
         after_seq = _bounded_int(request, "after_seq", default=0, low=0, high=None)
         limit = _bounded_int(request, "limit", default=100, low=1, high=settings.EVENT_FEED_MAX)
+        head = AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+        if after_seq > head:  # a cursor from elsewhere: echoing it back would skip every event up to it
+            raise ValidationFailed(f"after_seq {after_seq} is beyond the newest event ({head}).",
+                                   errors={"after_seq": [f"At most {head}."]})  # fmt: skip
         events = list(audit_event_list(after_seq=after_seq)[:limit])
         next_after_seq = events[-1].seq if events else after_seq
         data = {"events": events, "next_after_seq": next_after_seq, "more": len(events) == limit}

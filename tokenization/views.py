@@ -141,7 +141,7 @@ class TokenClassViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
     def holders(self, request: Request, pk: str) -> Response:
         token = self.get_object()
         as_of = request.query_params.get("as_of")
-        seq, moment = parse_as_of(as_of, sequence="ledger sequence")
+        seq, moment = parse_as_of(as_of, sequence="a ledger sequence")
         rows = selectors.cap_table(user=request.user, token=token, as_of_seq=seq, as_of_time=moment)
         supply = selectors.token_supply(token=token, as_of_seq=seq, as_of_time=moment)
         body = {"token": token.pk, "as_of": as_of, "total_supply": str(int(supply)), "holders": rows}

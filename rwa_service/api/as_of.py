@@ -11,13 +11,13 @@ from rwa_service.exceptions import ValidationFailed
 _SEQ = re.compile(r"[0-9]{1,19}")
 
 
-def parse_as_of(value: str | None, *, sequence: str = "sequence") -> tuple[int | None, datetime | None]:
+def parse_as_of(value: str | None, *, sequence: str = "a sequence") -> tuple[int | None, datetime | None]:
     """(seq, None) or (None, time); (None, None) when empty; a 400 naming `as_of` for anything else. `sequence`
-    names which sequence a number means in the message (a ledger sequence, an audit seq)."""
+    names, with its article, which sequence a number means in the message ("a ledger sequence", "an audit seq")."""
     if not value:
         return None, None
     invalid = ValidationFailed(
-        f"as_of is an ISO 8601 time or a {sequence}.", errors={"as_of": [f"An ISO 8601 time or a {sequence}."]}
+        f"as_of is an ISO 8601 time or {sequence}.", errors={"as_of": [f"An ISO 8601 time or {sequence}."]}
     )
     if _SEQ.fullmatch(value):
         if int(value) > 2**63 - 1:

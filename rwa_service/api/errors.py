@@ -106,7 +106,13 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
     body = problem_body(
         status=status, code=code, title=title, detail=detail, request_id=_request_id(context), errors=errors, **extra
     )
-    return Response(body, status=status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    return Response(body, status=status, headers=headers, content_type=_content_type(context))
+
+
+def _content_type(context: dict) -> str | None:
+    """problem+json, except for a person in the browsable API: the page it renders is HTML and says so."""
+    renderer = getattr(context.get("request"), "accepted_renderer", None)
+    return None if getattr(renderer, "format", None) == "api" else PROBLEM_CONTENT_TYPE
 
 
 def _suspicious(exc: SuspiciousOperation) -> tuple[int, str, str, str]:

@@ -115,3 +115,18 @@ def test_beat_signs_a_checkpoint_hourly_through_an_editable_periodic_task(settin
     _record(2)
     assert sign_audit_checkpoint.delay().get() == 2
     assert len(list(settings.AUDIT_CHECKPOINT_DIR.glob("checkpoint-000000000002-*.json"))) == 1
+
+
+@pytest.mark.django_db
+def test_an_export_whose_reader_stops_early_ends_quietly():
+    _record(3)
+
+    class ClosedAfterOneLine(io.StringIO):
+        def write(self, text):
+            if self.getvalue():
+                raise BrokenPipeError
+            return super().write(text)
+
+    out = ClosedAfterOneLine()
+    call_command("export_audit", stdout=out, stderr=io.StringIO())  # no exception: `| head -1` is not a failure
+    assert out.getvalue().count("\n") == 1

@@ -171,3 +171,12 @@ def test_the_feed_never_skips_an_event_committed_after_a_later_read(users, clien
     assert not errors, errors
     later = client.get(f"/api/v1/events/?after_seq={page['next_after_seq']}").json()
     assert [event["action"] for event in later["events"]] == ["thing.slow"]
+
+
+@pytest.mark.django_db
+def test_a_feed_cursor_beyond_the_newest_event_is_refused_not_echoed(users, client_for):
+    _record(2)
+    client = client_for(users["auditor"])
+    assert client.get("/api/v1/events/?after_seq=2").json()["events"] == []
+    refused = client.get("/api/v1/events/?after_seq=9999")
+    assert refused.status_code == 400 and "after_seq" in refused.json()["errors"]

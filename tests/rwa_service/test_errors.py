@@ -277,3 +277,12 @@ def test_a_rate_limit_outside_drf_is_429_with_retry_after(view_name):
 
     problem_of(response, status=429, code="rate_limited")
     assert response["Retry-After"] == "60"
+
+
+@pytest.mark.django_db
+def test_the_browsable_api_shows_an_error_as_an_html_page_labelled_html(users):
+    anonymous = APIClient().get(ASSETS, HTTP_ACCEPT="text/html")
+    assert anonymous.status_code == 401 and anonymous["Content-Type"].startswith("text/html")
+    assert b"not_authenticated" in anonymous.content or b"Authentication" in anonymous.content
+    json_client = APIClient().get(ASSETS)
+    assert json_client.status_code == 401 and json_client["Content-Type"] == "application/problem+json"

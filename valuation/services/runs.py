@@ -193,7 +193,7 @@ def revaluation_run_cancel(*, actor: AbstractBaseUser, run_id: Any) -> Revaluati
     if run is None:
         raise NotFound("No such revaluation run.")
     if run.status not in _OPEN:
-        raise Conflict(f"The run is {run.status}; only an open run can be cancelled.", code="run_not_open")
+        raise Conflict(f"The run has ended ({run.status}); only an open run can be cancelled.", code="run_not_open")
     before = _run_snapshot(run)
     run.status, run.finished_at = RunStatus.CANCELLED, timezone.now()
     run.save(update_fields=["status", "finished_at", "updated_at"])

@@ -1,5 +1,6 @@
 """`manage.py export_audit [--since] [--until] [--format jsonl|csv] [--output FILE]`: the trail, streamed."""
 
+import os
 import sys
 from datetime import datetime, time
 from typing import Any
@@ -45,6 +46,9 @@ class Command(BaseCommand):
                     if number % 1000 == 999:
                         bar.update(1000)
                 bar.update(total - bar.n)
+        except BrokenPipeError:  # the reader stopped early (`| head`): not an error of the export
+            sys.stdout = open(os.devnull, "w")
+            return
         finally:
             if out is not None:
                 out.close()
