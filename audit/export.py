@@ -8,6 +8,8 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 
+import orjson
+
 from audit.canonical import format_time
 from audit.selectors import audit_event_list
 
@@ -35,7 +37,7 @@ def audit_export_lines(
     records = _records(since=since, until=until, chunk_size=chunk_size)
     if fmt == "jsonl":
         for record in records:
-            yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+            yield _json_line(record)
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -48,3 +50,12 @@ def audit_export_lines(
             record[name] = "" if record[name] is None else json.dumps(record[name], ensure_ascii=False)
         writer.writerow([record[name] for name in COLUMNS])
         yield buffer.getvalue()
+
+
+def _json_line(record: dict) -> str:
+    """One JSON line: orjson (compact, UTF-8, like json.dumps with ensure_ascii=False), or the standard module for
+    what orjson does not write (integers beyond 64 bits). Either parses back to the same values."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"

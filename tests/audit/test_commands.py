@@ -130,3 +130,20 @@ def test_an_export_whose_reader_stops_early_ends_quietly():
     out = ClosedAfterOneLine()
     call_command("export_audit", stdout=out, stderr=io.StringIO())  # no exception: `| head -1` is not a failure
     assert out.getvalue().count("\n") == 1
+
+
+@pytest.mark.django_db
+def test_an_export_of_awkward_values_still_verifies_offline(tmp_path):
+    with transaction.atomic():
+        for value in ({"tiny": 1.5e-7, "big": 2**70}, {"text": 'é\t"\\\n', "nested": [1, None, True]}):
+            audit_event_record(actor=Actor.system("t"), action="thing.changed", object_type="thing", object_id=1,
+                               before=None, after=value)  # fmt: skip
+    path = tmp_path / "trail.jsonl"
+    _run("export_audit", "--output", str(path))
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert records[0]["after"]["big"] == 2**70 and records[1]["after"]["text"] == 'é\t"\\\n'
+    prev = GENESIS_HASH
+    for record in records:
+        fields = {name: record[name] for name in AuditEvent.objects.first().hashed_fields()}
+        assert event_hash(prev_hash=prev, fields=fields) == record["hash"]
+        prev = record["hash"]
