@@ -5,6 +5,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from rwa_service.db.ids import uuid7
+
 
 class SeriesKind(models.TextChoices):
     INDEX = "index", "Index"
@@ -76,7 +78,7 @@ class Valuation(models.Model):
     or rejected; approved → superseded). An asset's current valuation is its one approved valuation (a partial
     unique index keeps it to one, and finds it without reading history)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     asset = models.ForeignKey("assets.Asset", on_delete=models.PROTECT, related_name="valuations")
     method = models.CharField(max_length=20)
     value = models.DecimalField(max_digits=28, decimal_places=6)
