@@ -27,8 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from audit.canonical import GENESIS_HASH, format_time
-from audit.models import AuditChainHead
+from audit.canonical import format_time
 from rwa_service.exceptions import ValidationFailed
 
 
@@ -110,7 +109,9 @@ def checkpoint_sign(*, seq: int, hash: str) -> Checkpoint:
 def audit_checkpoint_write(*, directory: Path | None = None) -> tuple[Checkpoint, Path]:
     """Signs the chain head as it stands and writes it to the checkpoint directory (atomically: a reader never
     sees half a file). Returns the checkpoint and its path."""
-    seq, hash_ = AuditChainHead.objects.filter(pk=1).values_list("seq", "hash").first() or (0, GENESIS_HASH)
+    from audit.selectors import audit_head  # selectors read checkpoints: imported here, not at the top
+
+    seq, hash_ = audit_head()
     checkpoint = checkpoint_sign(seq=seq, hash=hash_)
     directory = Path(directory or settings.AUDIT_CHECKPOINT_DIR)
     directory.mkdir(parents=True, exist_ok=True)

@@ -8,13 +8,19 @@ from django.db.models import Max, QuerySet
 
 from audit.canonical import GENESIS_HASH
 from audit.chain_rows import chain_rows
-from audit.checkpoints import Checkpoint
+from audit.checkpoints import Checkpoint, checkpoints_load
 from audit.models import AuditChainHead, AuditEvent
+from rwa_service.exceptions import ValidationFailed
 
 
 def audit_events_for_object(*, object_type: str, object_id: object) -> QuerySet[AuditEvent]:
     """Every event recorded against one object, oldest first."""
     return AuditEvent.objects.filter(object_type=object_type, object_id=str(object_id)).order_by("seq")
+
+
+def audit_head() -> tuple[int, str]:
+    """The chain head's (seq, hash); (0, the genesis hash) before the first event."""
+    return AuditChainHead.objects.filter(pk=1).values_list("seq", "hash").first() or (0, GENESIS_HASH)
 
 
 @dataclass(frozen=True)
@@ -46,8 +52,7 @@ def audit_chain_verify(
     signed = {}
     for checkpoint in checkpoints:
         signed.setdefault(checkpoint.seq, checkpoint.hash)
-    head = AuditChainHead.objects.filter(pk=1).values_list("seq", "hash").first() or (0, GENESIS_HASH)
-    head_seq, head_hash = head
+    head_seq, head_hash = audit_head()
     prev_hash = before_last = GENESIS_HASH
     expected_seq, length = 1, 0
 
@@ -76,10 +81,43 @@ def audit_chain_verify(
         return broken(length + 1, "missing event (shorter than a signed checkpoint)")
     # Read the newest event before re-reading the head: a writer's event never outruns its head, a stray one does.
     newest = AuditEvent.objects.aggregate(newest=Max("seq"))["newest"] or 0
-    if newest > (AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0):
+    if newest > audit_head()[0]:
         return broken(head_seq + 1, "event beyond the chain head")
     return ChainVerification(valid=True, length=length, head_hash=prev_hash, first_bad_seq=None,
                              checkpoints=len(signed))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SignedVerification:
+    """A verification against every checkpoint file in AUDIT_CHECKPOINT_DIR, and why each rejected file was."""
+
+    result: ChainVerification
+    rejected: list[str]
+
+
+def audit_chain_verify_signed(*, progress: Callable[[int], None] | None = None) -> SignedVerification:
+    """audit_chain_verify against the checkpoint files that verify; the others are named, not used (a file that
+    fails its signature is itself a finding: the command fails on it, the API reports how many)."""
+    checkpoints, rejected = checkpoints_load()
+    return SignedVerification(result=audit_chain_verify(checkpoints=checkpoints, progress=progress), rejected=rejected)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    events: list[AuditEvent]
+    next_after_seq: int
+    more: bool
+
+
+def audit_feed_page(*, after_seq: int, limit: int) -> FeedPage:
+    """The integrators' feed: up to `limit` events after `after_seq`, in seq order, and the cursor to resume from.
+    A cursor beyond the newest event is refused (echoing it back would skip every event up to it)."""
+    head_seq = audit_head()[0]
+    if after_seq > head_seq:
+        raise ValidationFailed(f"after_seq {after_seq} is beyond the newest event ({head_seq}).",
+                               errors={"after_seq": [f"At most {head_seq}."]})  # fmt: skip
+    events = list(audit_event_list(after_seq=after_seq)[:limit])
+    return FeedPage(events=events, next_after_seq=events[-1].seq if events else after_seq, more=len(events) == limit)
 
 
 def audit_event_list(

@@ -454,12 +454,18 @@ def _worker_database_url() -> str:
     return f"postgres://{credentials}@{host}/{quote(db['NAME'], safe='')}?application_name={WORKER_APP_NAME}"
 
 
-def _worker_backends(*, waiting_on_lock: bool = False) -> int:
-    sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s"
+def _worker_backends(*, waiting_on_lock: bool = False, query_naming: str | None = None) -> int:
+    """The worker's database sessions; only those waiting on a lock, and/or whose statement names `query_naming`."""
+    sql, params = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s",
+        [WORKER_APP_NAME],
+    )
     if waiting_on_lock:
         sql += " AND wait_event_type = 'Lock'"
+    if query_naming:
+        sql, params = sql + " AND query LIKE %s", [*params, f"%{query_naming}%"]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [WORKER_APP_NAME])
+        cursor.execute(sql, params)
         return cursor.fetchone()[0]
 
 

@@ -18,7 +18,6 @@ from rwa_service.celery import app as celery_app
 from rwa_service.exceptions import DomainError
 from tests.tokenization.test_tasks import (
     WAIT_BUDGET_SECONDS,
-    WORKER_APP_NAME,
     WORKER_STALE_SECONDS,
     _psycopg_params,
     _publishing_to,
@@ -117,13 +116,7 @@ def test_a_run_whose_worker_is_killed_midway_completes_after_a_restart_valuing_e
 
 def _worker_waits_on_the_chain_head() -> bool:
     """The worker's statement waiting on a lock is the chain head's: the chunk's valuations are written by then."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s"
-            " AND wait_event_type = 'Lock' AND query LIKE %s",
-            [WORKER_APP_NAME, f"%{AuditChainHead._meta.db_table}%"],
-        )
-        return cursor.fetchone()[0] == 1
+    return _worker_backends(waiting_on_lock=True, query_naming=AuditChainHead._meta.db_table) == 1
 
 
 def _die_mid_run_in_process_then_resume(users, settings) -> RevaluationRun:

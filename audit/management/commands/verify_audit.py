@@ -11,9 +11,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from audit.checkpoints import CheckpointRejected, checkpoint_load, checkpoints_load
-from audit.models import AuditChainHead
-from audit.selectors import audit_chain_verify
+from audit.checkpoints import CheckpointRejected, checkpoint_load
+from audit.selectors import audit_chain_verify, audit_chain_verify_signed, audit_head
 
 
 class Command(BaseCommand):
@@ -28,20 +27,19 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         rejected: list[str] = []
-        if options["no_checkpoints"]:
-            checkpoints = []
-        elif options["checkpoint"]:
-            try:
-                checkpoints = [checkpoint_load(path) for path in options["checkpoint"]]
-            except CheckpointRejected as exc:
-                raise CommandError(exc.detail, returncode=2) from exc
-        else:
-            checkpoints, rejected = checkpoints_load()
+        with tqdm(total=audit_head()[0], unit="event", file=sys.stderr, disable=None) as bar:
+            progress = lambda done: bar.update(done - bar.n)  # noqa: E731
+            if options["no_checkpoints"] or options["checkpoint"]:
+                try:
+                    checkpoints = [checkpoint_load(path) for path in options["checkpoint"]]
+                except CheckpointRejected as exc:
+                    raise CommandError(exc.detail, returncode=2) from exc
+                result = audit_chain_verify(checkpoints=checkpoints, progress=progress)
+            else:
+                signed = audit_chain_verify_signed(progress=progress)
+                result, rejected = signed.result, signed.rejected
         for reason in rejected:
             self.stderr.write(f"checkpoint ignored: {reason}")
-        total = AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
-        with tqdm(total=total, unit="event", file=sys.stderr, disable=None) as bar:
-            result = audit_chain_verify(checkpoints=checkpoints, progress=lambda done: bar.update(done - bar.n))
         report = {
             "valid": result.valid, "length": result.length, "head_hash": result.head_hash,
             "first_bad_seq": result.first_bad_seq, "reason": result.reason, "checkpoints": result.checkpoints,
