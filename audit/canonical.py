@@ -38,3 +38,24 @@ def event_hash(*, prev_hash: str, fields: dict[str, Any], normalised: bool = Fal
         fields if normalised else _normalise(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, UTF-8 as is: the form every hashed value takes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_pieces(fields: dict[str, Any]) -> tuple[str, str]:
+    """The canonical JSON of an event's hashed fields, cut around `occurred_at` and `seq`, which only the writer
+    holding the chain head knows: head + occurred_at + tail + str(seq) + "}" is exactly the JSON `event_hash`
+    hashes. `fields` holds every other hashed field, normalised (to_json_value); keys sort as json.dumps sorts them,
+    and `seq` sorts last."""
+    names = sorted([*fields, "occurred_at", "seq"])
+    if names[-1] != "seq":
+        raise ValueError("a hashed field sorts after seq")
+    at = names.index("occurred_at")
+    before = ",".join(f"{canonical_json(name)}:{canonical_json(fields[name])}" for name in names[:at])
+    after = ",".join(f"{canonical_json(name)}:{canonical_json(fields[name])}" for name in names[at + 1 : -1])
+    head = "{" + (before + "," if before else "") + '"occurred_at":"'
+    tail = '",' + (after + "," if after else "") + '"seq":'
+    return head, tail

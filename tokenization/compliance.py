@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from rwa_service.exceptions import Unprocessable
 from tokenization.models import Accreditation, KycStatus, TokenStatus, TransferRules, WalletStatus
 from tokenization.models.investor import ACCREDITATION_RANK
 
@@ -257,6 +258,18 @@ def decide(f: Facts) -> Decision:
         return Decision(True, ALLOWED, "", results)
     first = min(refused, key=lambda result: _PRECEDENCE.index(result.status_code))
     return Decision(False, first.status_code, first.app_code, results)
+
+
+class TransferBlocked(Unprocessable):
+    """A movement the rules refuse: 422 carrying the whole decision."""
+
+    code = "transfer_blocked"
+    title = "Transfer blocked by compliance rules"
+
+    def __init__(self, decision: Decision) -> None:
+        refused = next(rule for rule in decision.rules if not rule.passed)
+        super().__init__(refused.detail, extra=decision.as_dict())
+        self.decision = decision
 
 
 # Which refusal names the answer when several rules refuse.

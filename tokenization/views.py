@@ -15,6 +15,7 @@ from rwa_service.api.as_of import parse_as_of
 from rwa_service.api.idempotency import idempotent_response
 from rwa_service.api.pagination import CursorPage
 from rwa_service.api.viewsets import BaseViewSet
+from rwa_service.idempotency.services import AnswerSlot
 from tokenization import selectors
 from tokenization.filters import TokenClassFilter
 from tokenization.serializers import (
@@ -184,11 +185,13 @@ class TokenClassViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
         token = self.get_object()
         payload = TransferSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        slot = AnswerSlot(render=_entry_answer)  # the ledger stores the answer with the transfer
         return idempotent_response(
             request,
-            lambda: _entry_answer(
-                ledger.token_transfer(caller=request.user, token_id=token.pk, **payload.validated_data)
+            lambda: slot.answer(
+                ledger.token_transfer(caller=request.user, token_id=token.pk, answer=slot, **payload.validated_data)
             ),
+            slot=slot,
         )
 
     @extend_schema(

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from rwa_service.api.errors import PROBLEM_CONTENT_TYPE, problem_body
 from rwa_service.exceptions import DomainError
-from rwa_service.idempotency.services import idempotent_call
+from rwa_service.idempotency.services import AnswerSlot, idempotent_call
 from rwa_service.transactions import run_with_retries
 
 HEADER = "Idempotency-Key"
@@ -19,9 +19,12 @@ def _request_body(request: Request) -> Any:
     return data.dict() if hasattr(data, "dict") else data
 
 
-def idempotent_response(request: Request, run: Callable[[], tuple[int, Any]]) -> Response:
+def idempotent_response(
+    request: Request, run: Callable[[], tuple[int, Any]], *, slot: AnswerSlot | None = None
+) -> Response:
     """Runs `run` (returning status and body) at most once per user and key; replays answer identically and say
-    so in `Idempotent-Replayed`. Serialization failures and deadlocks are retried a bounded number of times."""
+    so in `Idempotent-Replayed`. Serialization failures and deadlocks are retried a bounded number of times.
+    `slot`: the service inside `run` may store the answer itself (AnswerSlot)."""
 
     def on_error(exc: DomainError) -> tuple[int, Any]:
         body = problem_body(
@@ -44,6 +47,7 @@ def idempotent_response(request: Request, run: Callable[[], tuple[int, Any]]) ->
             body=_request_body(request),
             run=run,
             on_error=on_error,
+            slot=slot,
         )
     )
     response = Response(body, status=status, content_type=PROBLEM_CONTENT_TYPE if status >= 400 else None)

@@ -9,6 +9,7 @@ refused the same way.
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,31 @@ from rwa_service.exceptions import DomainError, Unprocessable, ValidationFailed
 from rwa_service.idempotency.models import IdempotencyKey
 
 MAX_KEY_LENGTH = 255
+
+
+@dataclass
+class AnswerSlot:
+    """Lets a service that writes its effect in one database call store the request's answer in that same call
+    (instead of one more statement after it): `idempotent_call` fills in the claimed key's row, the service asks
+    `prepare` for the answer its result gets and writes it with its effect. When nothing was stored this way,
+    `idempotent_call` stores the answer itself, as for every other request."""
+
+    render: Callable[[Any], tuple[int, Any]]
+    key_id: int | None = None
+    stored: tuple[int, str] | None = None
+
+    def prepare(self, result: Any) -> tuple[int, str] | None:
+        """(status, JSON text) of the answer for `result`, for the service to store with key `key_id`; None
+        outside an idempotent request."""
+        if self.key_id is None:
+            return None
+        status, body = self.render(result)
+        self.stored = (status, json.dumps(body, cls=DjangoJSONEncoder))
+        return self.stored
+
+    def answer(self, result: Any) -> tuple[int, Any]:
+        """The answer for `result`: the one the service stored, or a fresh rendering."""
+        return (self.stored[0], json.loads(self.stored[1])) if self.stored else self.render(result)
 
 
 def _fingerprint(*, method: str, path: str, body: Any) -> str:
@@ -81,9 +107,11 @@ def idempotent_call(
     body: Any,
     run: Callable[[], tuple[int, Any]],
     on_error: Callable[[DomainError], tuple[int, Any]],
+    slot: AnswerSlot | None = None,
 ) -> tuple[int, Any, bool]:
     """Runs `run` once for this user and key and returns (status, body, replayed). `run` returns the answer
-    to store; `on_error` turns a domain error raised by `run` into the answer to store."""
+    to store; `on_error` turns a domain error raised by `run` into the answer to store. With a `slot`, the service
+    inside `run` may store the answer itself (AnswerSlot)."""
     if not key:
         raise ValidationFailed(
             "The Idempotency-Key header is required on this request.",
@@ -109,11 +137,17 @@ def idempotent_call(
             row = _claim(user=user, key=key, method=method, path=path, request_hash=request_hash, now=now)
             if row is None:  # someone else took the freed key first: answer as they were answered
                 return _replay(IdempotencyKey.objects.get(user=user, key=key), request_hash)
+        if slot is not None:
+            slot.key_id, slot.stored = row.pk, None
         try:
             with transaction.atomic():
                 status, answer = run()
         except DomainError as exc:
+            if slot is not None:
+                slot.stored = None  # whatever the service stored was rolled back with it
             status, answer = on_error(exc)
+        if slot is not None and slot.stored is not None:  # stored with the effect, in the same transaction
+            return slot.stored[0], json.loads(slot.stored[1]), False
         row.response_status, row.response_body = status, json.dumps(answer, cls=DjangoJSONEncoder)
         row.save(update_fields=["response_status", "response_body", "updated_at"])
     return status, json.loads(row.response_body), False

@@ -298,6 +298,8 @@ WEBHOOK_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_BACKOFF_MAX_SECONDS", default=3
 WEBHOOK_DISPATCH_BATCH = env.int("WEBHOOK_DISPATCH_BATCH", default=500)
 CHAIN_GATEWAY = env("CHAIN_GATEWAY", default="ledger")
 TRANSFER_RETRY_ATTEMPTS = env.int("TRANSFER_RETRY_ATTEMPTS", default=8)
+# On PostgreSQL a transfer runs as two database calls (tokenization/services/transfer_sql.py); off: the ORM path.
+LEDGER_SQL_TRANSFERS = env.bool("LEDGER_SQL_TRANSFERS", default=True)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 OPERATION_STALE_SECONDS = env.int("OPERATION_STALE_SECONDS", default=120)
 # Installed into django-celery-beat's tables at beat start; operators change the schedules in the admin.

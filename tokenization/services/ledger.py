@@ -17,25 +17,15 @@ from django.utils import timezone
 
 from audit.services import Actor, audit_event_record
 from rwa_service.accounts.roles import Role, user_has_role
-from rwa_service.exceptions import Conflict, NotFound, Unprocessable, ValidationFailed
-from tokenization.compliance import Decision, Facts, Mode, Party, decide
+from rwa_service.exceptions import Conflict, NotFound, ValidationFailed
+from rwa_service.idempotency.services import AnswerSlot
+from tokenization.compliance import Decision, Facts, Mode, Party, TransferBlocked, decide
 from tokenization.gateways import chain_gateway
 from tokenization.models import Account, AccountKind, EntryKind, Investor, LedgerEntry, LedgerLeg, TokenClass, Wallet
 from tokenization.models.token import TransferRules
 from tokenization.services.common import WalletRef, actor_of, parse_amount, require_role, wallet_ref
+from tokenization.services.transfer_sql import token_transfer_sql, transfer_check_sql, transfer_sql_enabled
 from tokenization.snapshots import entry_snapshot
-
-
-class TransferBlocked(Unprocessable):
-    """A movement the rules refuse: 422 carrying the whole decision."""
-
-    code = "transfer_blocked"
-    title = "Transfer blocked by compliance rules"
-
-    def __init__(self, decision: Decision) -> None:
-        refused = next(rule for rule in decision.rules if not rule.passed)
-        super().__init__(refused.detail, extra=decision.as_dict())
-        self.decision = decision
 
 
 @dataclass
@@ -290,14 +280,11 @@ def transfer_check(
     """The dry run: exactly the transfer's evaluation, without locks and without writing anything."""
     sender = wallet_ref(from_wallet, field="from_wallet")
     receiver = wallet_ref(to_wallet, field="to_wallet")
+    value = parse_amount(amount)
+    if transfer_sql_enabled():
+        return transfer_check_sql(caller=caller, token_id=token_id, sender=sender, receiver=receiver, amount=value)
     decision, _ = _evaluate(
-        token_id=token_id,
-        mode=Mode.TRANSFER,
-        sender=sender,
-        receiver=receiver,
-        amount=parse_amount(amount),
-        caller=caller,
-        lock=False,
+        token_id=token_id, mode=Mode.TRANSFER, sender=sender, receiver=receiver, amount=value, caller=caller, lock=False
     )
     return decision
 
@@ -401,18 +388,26 @@ def _move(
 
 @transaction.atomic
 def token_transfer(
-    *, caller: AbstractBaseUser, token_id: Any, from_wallet: Any, to_wallet: Any, amount: Any
+    *,
+    caller: AbstractBaseUser,
+    token_id: Any,
+    from_wallet: Any,
+    to_wallet: Any,
+    amount: Any,
+    answer: AnswerSlot | None = None,
 ) -> LedgerEntry:
-    """Moves `amount` between two wallets when every rule allows it; otherwise 422 with the decision."""
+    """Moves `amount` between two wallets when every rule allows it; otherwise 422 with the decision. On
+    PostgreSQL in two database calls (transfer_sql), storing the idempotent `answer` with the effect."""
     require_role(caller, Role.OPERATOR, Role.COMPLIANCE, Role.INVESTOR)
+    sender = wallet_ref(from_wallet, field="from_wallet")
+    receiver = wallet_ref(to_wallet, field="to_wallet")
+    if transfer_sql_enabled():
+        return token_transfer_sql(
+            caller=caller, token_id=token_id, sender=sender, receiver=receiver, amount=parse_amount(amount),
+            answer=answer,
+        )  # fmt: skip
     return _move(
-        mode=Mode.TRANSFER,
-        caller=caller,
-        token_id=token_id,
-        sender=wallet_ref(from_wallet, field="from_wallet"),
-        receiver=wallet_ref(to_wallet, field="to_wallet"),
-        amount=amount,
-        reason="",
+        mode=Mode.TRANSFER, caller=caller, token_id=token_id, sender=sender, receiver=receiver, amount=amount, reason=""
     )
 
 
