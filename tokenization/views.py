@@ -158,10 +158,10 @@ class TokenClassViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
     )
     @action(detail=True, methods=["post"], url_path="transfer-check")
     def transfer_check(self, request: Request, pk: str) -> Response:
-        token = self.get_object()
+        token_id = self.get_object_pk()
         payload = TransferSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        decision = ledger.transfer_check(caller=request.user, token_id=token.pk, **payload.validated_data)
+        decision = ledger.transfer_check(caller=request.user, token_id=token_id, **payload.validated_data)
         return Response(decision.as_dict())
 
     @extend_schema(
@@ -182,14 +182,14 @@ class TokenClassViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
     )
     @transfers.mapping.post
     def transfer(self, request: Request, pk: str) -> Response:
-        token = self.get_object()
+        token_id = self.get_object_pk()
         payload = TransferSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         slot = AnswerSlot(render=_entry_answer)  # the ledger stores the answer with the transfer
         return idempotent_response(
             request,
             lambda: slot.answer(
-                ledger.token_transfer(caller=request.user, token_id=token.pk, answer=slot, **payload.validated_data)
+                ledger.token_transfer(caller=request.user, token_id=token_id, answer=slot, **payload.validated_data)
             ),
             slot=slot,
         )

@@ -5,7 +5,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.http import Http404
 from rest_framework import viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.settings import api_settings
@@ -51,6 +53,20 @@ class BaseViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet:
         return self.scoped_queryset(user=self.request.user)
+
+    def get_object_pk(self) -> Any:
+        """The primary key of the object the URL names, looked up in the scoped queryset exactly as get_object
+        looks it up (404 outside the scope), without loading the object or its relations: for actions that hand
+        only its id to a service (a transfer)."""
+        queryset = self.filter_queryset(self.get_queryset())
+        lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
+        try:
+            found = list(queryset.filter(**{self.lookup_field: self.kwargs[lookup_url_kwarg]}).values_list("pk")[:1])
+        except (TypeError, ValueError, DjangoValidationError):
+            raise Http404 from None
+        if not found:
+            raise Http404
+        return found[0][0]
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         """List filters, search and ordering apply to lists; a detail route looks one object up in the scoped
