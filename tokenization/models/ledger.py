@@ -79,7 +79,20 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["id"]
         verbose_name_plural = "ledger entries"
-        indexes = [models.Index(fields=["token_class", "id"], name="ledger_entry_token_idx")]
+        indexes = [
+            models.Index(fields=["token_class", "id"], name="ledger_entry_token_idx"),
+            # The lock-up and velocity rules sum an investor's receipts and transfers out over a recent window:
+            # each read from one index, in time order, without visiting the legs (PostgreSQL: index-only).
+            models.Index(
+                fields=["token_class", "to_wallet", "created_at"], include=["amount"], name="ledger_entry_received_idx"
+            ),
+            models.Index(
+                fields=["token_class", "from_wallet", "created_at"],
+                include=["amount"],
+                condition=models.Q(kind="transfer"),
+                name="ledger_entry_sent_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="ledger_entry_amount_positive"),
             models.CheckConstraint(condition=models.Q(kind__in=EntryKind.values), name="ledger_entry_kind_valid"),

@@ -136,25 +136,20 @@ def _investor_totals(token: TokenClass, investor_ids: list) -> dict:
 
 def _sender_windows(*, token: TokenClass, investor_id: Any, rules: TransferRules, now: Any) -> tuple[Decimal, Decimal]:
     """(received within the lock-up days, sent by transfer within the velocity window) by the sending investor
-    over all their wallets in this token: one query, only when those rules are on."""
-    lockup_since = now - timedelta(days=rules.lockup_days) if rules.lockup_days else None
-    velocity_since = now - timedelta(hours=rules.velocity_window_hours) if rules.velocity_limit is not None else None
-    sums: dict[str, Sum] = {}
-    if lockup_since is not None:
-        sums["received"] = Sum("amount", filter=Q(amount__gt=0, entry__created_at__gt=lockup_since))
-    if velocity_since is not None:
-        sent = Q(amount__lt=0, entry__kind=EntryKind.TRANSFER, entry__created_at__gt=velocity_since)
-        sums["sent"] = Sum("amount", filter=sent)
-    if not sums:
-        return Decimal(0), Decimal(0)
-    earliest = min(moment for moment in (lockup_since, velocity_since) if moment is not None)
-    found = LedgerLeg.objects.filter(
-        account__token_class=token,
-        account__kind=AccountKind.HOLDER,
-        account__wallet__investor_id=investor_id,
-        entry__created_at__gt=earliest,
-    ).aggregate(**sums)
-    return abs(found.get("received") or Decimal(0)), abs(found.get("sent") or Decimal(0))
+    over all their wallets in this token, only when those rules are on. Read from the entries, which name both
+    wallets and carry the amount of their legs (indexes ledger_entry_received_idx and ledger_entry_sent_idx); the
+    database path (tokenization_transfer_facts) sums the same way."""
+    received = sent = Decimal(0)
+    entries = LedgerEntry.objects.filter(token_class=token)
+    if rules.lockup_days:
+        since = now - timedelta(days=rules.lockup_days)
+        mine = entries.filter(created_at__gt=since, to_wallet__investor_id=investor_id)
+        received = mine.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    if rules.velocity_limit is not None:
+        since = now - timedelta(hours=rules.velocity_window_hours)
+        mine = entries.filter(kind=EntryKind.TRANSFER, created_at__gt=since, from_wallet__investor_id=investor_id)
+        sent = mine.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    return received, sent
 
 
 def _party(*, wallet: Wallet, account: Account | None, total: Decimal, windows: tuple[Decimal, Decimal]) -> Party:
