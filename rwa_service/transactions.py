@@ -2,11 +2,13 @@
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 
 from rwa_service.exceptions import Conflict
 
@@ -37,3 +39,25 @@ def run_with_retries(fn: Callable[[], T], *, attempts: int | None = None) -> T:
                 raise Conflict("The ledger is busy; retry the request.", code="ledger_busy") from exc
             time.sleep(random.uniform(0, 0.005 * 2**attempt))
     raise AssertionError("unreachable")
+
+
+_whole = ContextVar("whole_transaction", default=False)
+
+
+@contextmanager
+def atomic_whole() -> Iterator[None]:
+    """A transaction that any failure inside rolls back whole, whose owner then starts afresh (idempotent_call
+    does). Services inside it join it without savepoints of their own (`service_atomic`): a savepoint costs two
+    round trips and buys nothing when nothing is kept after a failure."""
+    token = _whole.set(True)
+    try:
+        with transaction.atomic(savepoint=False):
+            yield
+    finally:
+        _whole.reset(token)
+
+
+def service_atomic() -> transaction.Atomic:
+    """transaction.atomic for a service: its own transaction, or a savepoint inside a caller's transaction (so a
+    refusal leaves the caller's work usable), except inside atomic_whole, where a savepoint is of no use."""
+    return transaction.atomic(savepoint=not _whole.get())

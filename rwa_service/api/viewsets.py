@@ -57,9 +57,16 @@ class BaseViewSet(viewsets.GenericViewSet):
     def get_object_pk(self) -> Any:
         """The primary key of the object the URL names, looked up in the scoped queryset exactly as get_object
         looks it up (404 outside the scope), without loading the object or its relations: for actions that hand
-        only its id to a service (a transfer)."""
+        only its id to a service which looks the object up itself and answers 404 when it does not exist (a
+        transfer). A scope without any condition (staff) admits every row, so then no query is made: the id is
+        only parsed (a malformed one is a 404) and the service's own lookup decides."""
         queryset = self.filter_queryset(self.get_queryset())
         lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
+        if self.lookup_field == "pk" and not queryset.query.where:
+            try:
+                return queryset.model._meta.pk.to_python(self.kwargs[lookup_url_kwarg])
+            except DjangoValidationError:
+                raise Http404 from None
         try:
             found = list(queryset.filter(**{self.lookup_field: self.kwargs[lookup_url_kwarg]}).values_list("pk")[:1])
         except (TypeError, ValueError, DjangoValidationError):

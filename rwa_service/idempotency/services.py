@@ -2,8 +2,8 @@
 
 The key row is inserted in the transaction that makes the effect. A concurrent duplicate waits on the unique index
 until the first commits, then replays its answer; if the first rolls back, the duplicate runs. Domain errors are
-stored as answers too (the effect itself is rolled back to a savepoint), so a replay of a refused request is
-refused the same way.
+stored as answers too (the refused transaction is rolled back whole, then the refusal is stored under the key in a
+transaction of its own), so a replay of a refused request is refused the same way.
 """
 
 import hashlib
@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from rwa_service.exceptions import DomainError, Unprocessable, ValidationFailed
 from rwa_service.idempotency.models import IdempotencyKey
+from rwa_service.transactions import atomic_whole
 
 MAX_KEY_LENGTH = 255
 
@@ -125,31 +126,56 @@ def idempotent_call(
             errors={"Idempotency-Key": [f"At most {MAX_KEY_LENGTH} characters."]},
         )
     request_hash = _fingerprint(method=method, path=path, body=body)
-    now = timezone.now()
+    claim = dict(user=user, key=key, method=method, path=path, request_hash=request_hash)
+    refusal: DomainError | None = None
     with transaction.atomic():
-        row = _claim(user=user, key=key, method=method, path=path, request_hash=request_hash, now=now)
-        if row is None:  # the key is taken: a committed first request (a concurrent one was waited for)
-            existing = IdempotencyKey.objects.filter(user=user, key=key).first()
-            if existing is not None and existing.expires_at > now:
-                return _replay(existing, request_hash)
-            if existing is not None:  # expired: the key may be used afresh
-                existing.delete()
-            row = _claim(user=user, key=key, method=method, path=path, request_hash=request_hash, now=now)
-            if row is None:  # someone else took the freed key first: answer as they were answered
-                return _replay(IdempotencyKey.objects.get(user=user, key=key), request_hash)
+        row, replay = _claim_or_replay(**claim)
+        if replay is not None:
+            return replay
         if slot is not None:
             slot.key_id, slot.stored = row.pk, None
         try:
-            with transaction.atomic():
+            with atomic_whole():  # no savepoint: a refusal rolls this transaction back whole, key row included
                 status, answer = run()
         except DomainError as exc:
-            if slot is not None:
-                slot.stored = None  # whatever the service stored was rolled back with it
-            status, answer = on_error(exc)
-        if slot is not None and slot.stored is not None:  # stored with the effect, in the same transaction
-            return slot.stored[0], json.loads(slot.stored[1]), False
-        row.response_status, row.response_body = status, json.dumps(answer, cls=DjangoJSONEncoder)
-        row.save(update_fields=["response_status", "response_body", "updated_at"])
+            refusal = exc
+        else:
+            if slot is not None and slot.stored is not None:  # stored with the effect, in this transaction
+                return slot.stored[0], json.loads(slot.stored[1]), False
+            return _store(row, status, answer)
+    # Refused: nothing of the effect remains. The refusal is the key's answer, stored in a transaction of its own;
+    # a duplicate that claimed the key meanwhile ran the request itself, and its answer is the one to give.
+    if slot is not None:
+        slot.stored = None
+    status, answer = on_error(refusal)
+    with transaction.atomic():
+        row, replay = _claim_or_replay(**claim)
+        if replay is not None:
+            return replay
+        return _store(row, status, answer)
+
+
+def _claim_or_replay(
+    *, user: AbstractBaseUser, key: str, method: str, path: str, request_hash: str
+) -> tuple[IdempotencyKey | None, tuple[int, Any, bool] | None]:
+    """Claims the key, or answers as its first request was answered: (row, None) or (None, replay)."""
+    now = timezone.now()
+    row = _claim(user=user, key=key, method=method, path=path, request_hash=request_hash, now=now)
+    if row is None:  # the key is taken: a committed first request (a concurrent one was waited for)
+        existing = IdempotencyKey.objects.filter(user=user, key=key).first()
+        if existing is not None and existing.expires_at > now:
+            return None, _replay(existing, request_hash)
+        if existing is not None:  # expired: the key may be used afresh
+            existing.delete()
+        row = _claim(user=user, key=key, method=method, path=path, request_hash=request_hash, now=now)
+        if row is None:  # someone else took the freed key first: answer as they were answered
+            return None, _replay(IdempotencyKey.objects.get(user=user, key=key), request_hash)
+    return row, None
+
+
+def _store(row: IdempotencyKey, status: int, answer: Any) -> tuple[int, Any, bool]:
+    row.response_status, row.response_body = status, json.dumps(answer, cls=DjangoJSONEncoder)
+    row.save(update_fields=["response_status", "response_body", "updated_at"])
     return status, json.loads(row.response_body), False
 
 

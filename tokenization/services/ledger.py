@@ -19,6 +19,7 @@ from audit.services import Actor, audit_event_record
 from rwa_service.accounts.roles import Role, user_has_role
 from rwa_service.exceptions import Conflict, NotFound, ValidationFailed
 from rwa_service.idempotency.services import AnswerSlot
+from rwa_service.transactions import service_atomic
 from tokenization.compliance import Decision, Facts, Mode, Party, TransferBlocked, decide
 from tokenization.gateways import chain_gateway
 from tokenization.models import Account, AccountKind, EntryKind, Investor, LedgerEntry, LedgerLeg, TokenClass, Wallet
@@ -381,7 +382,6 @@ def _move(
     return entry
 
 
-@transaction.atomic
 def token_transfer(
     *,
     caller: AbstractBaseUser,
@@ -396,14 +396,16 @@ def token_transfer(
     require_role(caller, Role.OPERATOR, Role.COMPLIANCE, Role.INVESTOR)
     sender = wallet_ref(from_wallet, field="from_wallet")
     receiver = wallet_ref(to_wallet, field="to_wallet")
-    if transfer_sql_enabled():
-        return token_transfer_sql(
-            caller=caller, token_id=token_id, sender=sender, receiver=receiver, amount=parse_amount(amount),
-            answer=answer,
+    with service_atomic():
+        if transfer_sql_enabled():
+            return token_transfer_sql(
+                caller=caller, token_id=token_id, sender=sender, receiver=receiver, amount=parse_amount(amount),
+                answer=answer,
+            )  # fmt: skip
+        return _move(
+            mode=Mode.TRANSFER, caller=caller, token_id=token_id, sender=sender, receiver=receiver, amount=amount,
+            reason="",
         )  # fmt: skip
-    return _move(
-        mode=Mode.TRANSFER, caller=caller, token_id=token_id, sender=sender, receiver=receiver, amount=amount, reason=""
-    )
 
 
 @transaction.atomic
