@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,20 +26,41 @@ from rwa_service.transactions import atomic_whole
 MAX_KEY_LENGTH = 255
 
 
+@dataclass(frozen=True)
+class KeyClaim:
+    """A key row for the service to insert as its first statement (AnswerSlot.claim): its columns."""
+
+    user_id: int
+    key: str
+    method: str
+    path: str
+    request_hash: str
+    expires_at: datetime
+
+
+class KeyTaken(Exception):
+    """The service's first statement found the key claimed already: the request is a replay."""
+
+
 @dataclass
 class AnswerSlot:
-    """Lets a service that writes its effect in one database call store the request's answer in that same call
-    (instead of one more statement after it): `idempotent_call` fills in the claimed key's row, the service asks
-    `prepare` for the answer its result gets and writes it with its effect. When nothing was stored this way,
-    `idempotent_call` stores the answer itself, as for every other request."""
+    """Lets a service that writes in a few database calls claim the request's key in its first call and store the
+    request's answer with its effect in its last (two statements, two round trips fewer). `idempotent_call` offers
+    the `claim`; a service that takes it inserts the key row (KeyTaken when it exists), records `key_id`, and asks
+    `prepare` for the answer its result gets. A service that does neither needs to do nothing: `idempotent_call`
+    then claims the key after the effect, in the same transaction, and stores the answer itself."""
 
     render: Callable[[Any], tuple[int, Any]]
+    claim: KeyClaim | None = None
     key_id: int | None = None
     stored: tuple[int, str] | None = None
 
+    def offer(self, claim: KeyClaim | None) -> None:
+        self.claim, self.key_id, self.stored = claim, None, None
+
     def prepare(self, result: Any) -> tuple[int, str] | None:
         """(status, JSON text) of the answer for `result`, for the service to store with key `key_id`; None
-        outside an idempotent request."""
+        when the service holds no key row."""
         if self.key_id is None:
             return None
         status, body = self.render(result)
@@ -127,32 +148,64 @@ def idempotent_call(
         )
     request_hash = _fingerprint(method=method, path=path, body=body)
     claim = dict(user=user, key=key, method=method, path=path, request_hash=request_hash)
+    if slot is None:
+        return _run_claimed(claim=claim, run=run, on_error=on_error)
+    expires_at = timezone.now() + timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    slot.offer(KeyClaim(user_id=user.pk, key=key, method=method, path=path[:500], request_hash=request_hash,
+                        expires_at=expires_at))  # fmt: skip
+    refusal: DomainError | None = None
+    try:
+        # The transaction (a savepoint only inside a caller's transaction); inside it, no savepoint of our own: a
+        # refusal or a taken key rolls it back whole, key row included.
+        with transaction.atomic(), atomic_whole():
+            status, answer = run()
+            if slot.key_id is None:  # the service did not claim the key: claim it now, after the effect
+                row = _claim(**claim, now=timezone.now())
+                if row is None:
+                    raise KeyTaken
+                slot.key_id = row.pk
+            if slot.stored is not None:  # stored with the effect, in this transaction
+                return slot.stored[0], json.loads(slot.stored[1]), False
+            return _store(slot.key_id, status, answer)
+    except KeyTaken:  # a replay (or an expired key): everything was rolled back; the usual way from here
+        slot.offer(None)
+        return _run_claimed(claim=claim, run=run, on_error=on_error)
+    except DomainError as exc:
+        refusal = exc
+    slot.offer(None)
+    return _store_refusal(claim=claim, refusal=refusal, on_error=on_error)
+
+
+def _run_claimed(
+    *, claim: dict, run: Callable[[], tuple[int, Any]], on_error: Callable[[DomainError], tuple[int, Any]]
+) -> tuple[int, Any, bool]:
+    """Claims the key (or replays its answer), then runs the effect in the same transaction."""
     refusal: DomainError | None = None
     with transaction.atomic():
         row, replay = _claim_or_replay(**claim)
         if replay is not None:
             return replay
-        if slot is not None:
-            slot.key_id, slot.stored = row.pk, None
         try:
             with atomic_whole():  # no savepoint: a refusal rolls this transaction back whole, key row included
                 status, answer = run()
         except DomainError as exc:
             refusal = exc
         else:
-            if slot is not None and slot.stored is not None:  # stored with the effect, in this transaction
-                return slot.stored[0], json.loads(slot.stored[1]), False
-            return _store(row, status, answer)
-    # Refused: nothing of the effect remains. The refusal is the key's answer, stored in a transaction of its own;
-    # a duplicate that claimed the key meanwhile ran the request itself, and its answer is the one to give.
-    if slot is not None:
-        slot.stored = None
+            return _store(row.pk, status, answer)
+    return _store_refusal(claim=claim, refusal=refusal, on_error=on_error)
+
+
+def _store_refusal(
+    *, claim: dict, refusal: DomainError, on_error: Callable[[DomainError], tuple[int, Any]]
+) -> tuple[int, Any, bool]:
+    """Refused: nothing of the effect remains. The refusal is the key's answer, stored in a transaction of its own;
+    a duplicate that claimed the key meanwhile ran the request itself, and its answer is the one to give."""
     status, answer = on_error(refusal)
     with transaction.atomic():
         row, replay = _claim_or_replay(**claim)
         if replay is not None:
             return replay
-        return _store(row, status, answer)
+        return _store(row.pk, status, answer)
 
 
 def _claim_or_replay(
@@ -173,10 +226,11 @@ def _claim_or_replay(
     return row, None
 
 
-def _store(row: IdempotencyKey, status: int, answer: Any) -> tuple[int, Any, bool]:
-    row.response_status, row.response_body = status, json.dumps(answer, cls=DjangoJSONEncoder)
-    row.save(update_fields=["response_status", "response_body", "updated_at"])
-    return status, json.loads(row.response_body), False
+def _store(key_id: int, status: int, answer: Any) -> tuple[int, Any, bool]:
+    body = json.dumps(answer, cls=DjangoJSONEncoder)
+    IdempotencyKey.objects.filter(pk=key_id).update(response_status=status, response_body=body,
+                                                    updated_at=timezone.now())  # fmt: skip
+    return status, json.loads(body), False
 
 
 def idempotency_keys_purge() -> int:

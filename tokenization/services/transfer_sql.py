@@ -18,7 +18,7 @@ from audit.services import Actor
 from audit.sql_append import audit_append_args
 from rwa_service.accounts.roles import Role, user_has_role
 from rwa_service.exceptions import Conflict, NotFound
-from rwa_service.idempotency.services import AnswerSlot
+from rwa_service.idempotency.services import AnswerSlot, KeyClaim, KeyTaken
 from tokenization.compliance import Decision, Facts, Mode, Party, TransferBlocked, decide
 from tokenization.gateways import chain_gateway
 from tokenization.models import EntryKind, LedgerEntry, Wallet
@@ -26,7 +26,7 @@ from tokenization.models.token import TransferRules
 from tokenization.services.common import WalletRef, actor_of
 from tokenization.snapshots import entry_snapshot
 
-_FACTS = "SELECT * FROM tokenization_transfer_facts(%s, %s, %s, %s, %s, %s, %s, %s)"
+_FACTS = "SELECT * FROM tokenization_transfer_facts(" + ", ".join(["%s"] * 14) + ")"
 _POST = "SELECT tokenization_transfer_post(" + ", ".join(["%s"] * 20) + ", %s::jsonb, %s::jsonb" + ", %s" * 4 + ")"
 _RULE_FIELDS = (
     "require_kyc", "min_accreditation", "max_holders", "max_balance_amount", "max_balance_percent", "lockup_until",
@@ -39,16 +39,33 @@ def transfer_sql_enabled() -> bool:
     return connection.vendor == "postgresql" and settings.LEDGER_SQL_TRANSFERS
 
 
-def _read(*, token_id: Any, sender: WalletRef, receiver: WalletRef, amount: Decimal, now: Any, lock: bool) -> dict:
+def _read(
+    *, token_id: Any, sender: WalletRef, receiver: WalletRef, amount: Decimal, now: Any, lock: bool,
+    claim: KeyClaim | None,
+) -> dict:  # fmt: skip
     try:
         token_uuid = token_id if isinstance(token_id, uuid.UUID) else uuid.UUID(str(token_id))
     except ValueError as exc:
         raise NotFound("No such token class.") from exc
+    key = [claim.user_id, claim.key, claim.method, claim.path, claim.request_hash, claim.expires_at] if claim else []
     with connection.cursor() as cursor:
         cursor.execute(
-            _FACTS, [token_uuid, sender.address, sender.id, receiver.address, receiver.id, amount, now, lock]
+            _FACTS,
+            [
+                token_uuid,
+                sender.address,
+                sender.id,
+                receiver.address,
+                receiver.id,
+                amount,
+                now,
+                lock,
+                *(key or [None] * 6),
+            ],
         )
         row = dict(zip([column.name for column in cursor.description], cursor.fetchone(), strict=True))
+    if row["missing"] == "key":  # claimed by an earlier request: nothing was locked or read
+        raise KeyTaken
     if row["missing"] == "from_wallet":
         raise sender.not_found()
     if row["missing"] == "to_wallet":
@@ -96,10 +113,10 @@ def _caller_owns(caller: AbstractBaseUser | Actor, row: dict) -> bool:
 
 def _evaluate(
     *, caller: AbstractBaseUser | Actor, token_id: Any, sender: WalletRef, receiver: WalletRef, amount: Decimal,
-    lock: bool,
+    lock: bool, claim: KeyClaim | None = None,
 ) -> tuple[Decision, dict]:  # fmt: skip
     now = timezone.now()
-    row = _read(token_id=token_id, sender=sender, receiver=receiver, amount=amount, now=now, lock=lock)
+    row = _read(token_id=token_id, sender=sender, receiver=receiver, amount=amount, now=now, lock=lock, claim=claim)
     facts = Facts(
         mode=Mode.TRANSFER,
         token_status=row["token_status"],
@@ -136,8 +153,11 @@ def token_transfer_sql(
 ) -> LedgerEntry:
     """Evaluates under the locks, settles through the chain gateway, then posts everything in one call. Runs in
     the caller's transaction (ledger.token_transfer's)."""
+    claim = answer.claim if answer is not None else None  # the request's key, claimed by the first call
     decision, row = _evaluate(caller=caller, token_id=token_id, sender=sender, receiver=receiver, amount=amount,
-                              lock=True)  # fmt: skip
+                              lock=True, claim=claim)  # fmt: skip
+    if claim is not None:
+        answer.key_id = row["key_id"]
     if not decision.allowed:
         raise TransferBlocked(decision)
     gateway = chain_gateway()
