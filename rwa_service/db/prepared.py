@@ -7,6 +7,7 @@ Python time per call. Errors come back as Django's database errors, as from any 
 Django's own cursor.
 """
 
+import functools
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -17,14 +18,33 @@ from django.db import connection
 
 def prepared_row(sql: str, params: Sequence[Any]) -> tuple | None:
     """The first row of `sql` (psycopg `%s` placeholders) or None."""
+    row, _ = _first_row(sql, params)
+    return row
+
+
+def prepared_record(sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
+    """The first row of `sql` as {column name: value}, or None."""
+    row, columns = _first_row(sql, params)
+    return None if row is None else dict(zip(columns, row, strict=True))
+
+
+def _first_row(sql: str, params: Sequence[Any]) -> tuple[tuple | None, list[str]]:
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchone()
+            return cursor.fetchone(), [column[0] for column in cursor.description or ()]
     connection.ensure_connection()
     started = time.monotonic()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        row = cursor.execute(sql, params, prepare=True).fetchone()
+
+        def execute(sql: str, params: Sequence[Any], many: bool, context: dict) -> Any:
+            return cursor.execute(sql, params, prepare=True)
+
+        for wrapper in reversed(connection.execute_wrappers):  # connection.execute_wrapper() sees it like any other
+            execute = functools.partial(wrapper, execute)
+        execute(sql, params, False, {"connection": connection, "cursor": cursor})
+        row = cursor.fetchone()
+        columns = [column.name for column in cursor.description or ()]
     if connection.queries_logged:  # past Django's cursor wrapper: logged like any statement
         connection.queries_log.append({"sql": f"{sql} -- {list(params)}", "time": f"{time.monotonic() - started:.3f}"})
-    return row
+    return row, columns

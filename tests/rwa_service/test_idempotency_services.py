@@ -8,7 +8,13 @@ from django.utils import timezone
 
 from rwa_service.exceptions import Conflict, Unprocessable, ValidationFailed
 from rwa_service.idempotency.models import IdempotencyKey
-from rwa_service.idempotency.services import MAX_KEY_LENGTH, idempotency_keys_purge, idempotent_call
+from rwa_service.idempotency.services import (
+    MAX_KEY_LENGTH,
+    AnswerSlot,
+    KeyTaken,
+    idempotency_keys_purge,
+    idempotent_call,
+)
 
 
 class Runner:
@@ -115,3 +121,107 @@ def test_an_expired_key_runs_again_and_purge_deletes_only_expired_keys(users):
     IdempotencyKey.objects.filter(key="old").update(expires_at=timezone.now() - timedelta(seconds=1))
     assert idempotency_keys_purge() == 1
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["fresh"]
+
+
+class ClaimingRunner:
+    """A service that takes the slot's offered key, as the database transfer path does: it inserts the key row as
+    its first statement (or finds it taken) and stores its answer with its effect."""
+
+    def __init__(self, slot, *, take_claim: bool = True, store: bool = True, raises: Exception | None = None):
+        self.slot, self.take_claim, self.store, self.raises, self.calls = slot, take_claim, store, raises, 0
+
+    def __call__(self):
+        claim = self.slot.claim
+        if self.take_claim and claim is not None:
+            row, created = IdempotencyKey.objects.get_or_create(
+                user_id=claim.user_id, key=claim.key,
+                defaults={"method": claim.method, "path": claim.path, "request_hash": claim.request_hash,
+                          "expires_at": claim.expires_at},
+            )  # fmt: skip
+            if not created:
+                raise KeyTaken
+            self.slot.key_id = row.pk
+        self.calls += 1  # past the claim: the effect runs
+        if self.raises is not None:
+            raise self.raises
+        result = {"n": self.calls}
+        if self.store and self.slot.key_id is not None:
+            status, text = self.slot.prepare(result)
+            IdempotencyKey.objects.filter(pk=self.slot.key_id).update(response_status=status, response_body=text)
+        return self.slot.answer(result)
+
+
+def _slot_call(user, key, slot, run):
+    return idempotent_call(user=user, key=key, method="POST", path="/api/v1/x/", body={"a": 1}, run=run,
+                           on_error=_on_error, slot=slot)  # fmt: skip
+
+
+def _answer(result):
+    return 201, {"answer": result["n"]}
+
+
+def test_a_service_claiming_the_key_and_storing_its_answer_runs_once_and_replays_that_answer(users):
+    slot = AnswerSlot(render=_answer)
+    run = ClaimingRunner(slot)
+    assert _slot_call(users["operator"], "s1", slot, run) == (201, {"answer": 1}, False)
+    row = IdempotencyKey.objects.get(key="s1")
+    assert (row.response_status, json.loads(row.response_body)) == (201, {"answer": 1})
+    for _ in range(3):  # replays never reach the service's claim: the key is found first
+        assert _slot_call(users["operator"], "s1", slot, run) == (201, {"answer": 1}, True)
+    assert run.calls == 1 and IdempotencyKey.objects.count() == 1
+
+
+def test_a_service_that_ignores_the_offered_key_gets_it_claimed_after_its_effect(users):
+    """A replay then runs the effect and rolls it back when the key turns out taken: one effect is kept."""
+    slot = AnswerSlot(render=_answer)
+    inner = ClaimingRunner(slot, take_claim=False)
+
+    def run():
+        answer = inner()
+        IdempotencyKey.objects.create(user=users["auditor"], key=f"effect-{inner.calls}", method="POST", path="/",
+                                      request_hash="x", expires_at=timezone.now() + timedelta(hours=1))  # fmt: skip
+        return answer
+
+    assert _slot_call(users["operator"], "s2", slot, run) == (201, {"answer": 1}, False)
+    row = IdempotencyKey.objects.get(key="s2")
+    assert (row.response_status, json.loads(row.response_body)) == (201, {"answer": 1})
+    assert _slot_call(users["operator"], "s2", slot, run) == (201, {"answer": 1}, True)
+    assert list(IdempotencyKey.objects.filter(user=users["auditor"]).values_list("key", flat=True)) == ["effect-1"]
+
+
+def test_a_key_the_service_finds_taken_rolls_its_work_back_and_replays(users):
+    first = AnswerSlot(render=_answer)
+    _slot_call(users["operator"], "s3", first, ClaimingRunner(first))
+    # A second request that reaches the service (as a concurrent duplicate can): it finds the key taken
+    slot = AnswerSlot(render=_answer)
+
+    def duplicate():
+        IdempotencyKey.objects.create(user=users["auditor"], key="side-effect", method="POST", path="/",
+                                      request_hash="x", expires_at=timezone.now() + timedelta(hours=1))  # fmt: skip
+        raise KeyTaken
+
+    assert _slot_call(users["operator"], "s3", slot, duplicate) == (201, {"answer": 1}, True)
+    assert not IdempotencyKey.objects.filter(key="side-effect").exists()  # rolled back with the attempt
+
+
+def test_a_refusal_after_the_service_claimed_the_key_is_stored_and_replayed(users):
+    slot = AnswerSlot(render=_answer)
+    run = ClaimingRunner(slot, raises=Conflict("busy", code="ledger_busy"))
+    status, body, replayed = _slot_call(users["operator"], "s4", slot, run)
+    assert (status, body["code"], replayed) == (409, "ledger_busy", False)
+    assert slot.stored is None
+    row = IdempotencyKey.objects.get(key="s4")  # the refusal's own transaction stored it
+    assert (row.response_status, json.loads(row.response_body)["code"]) == (409, "ledger_busy")
+    assert _slot_call(users["operator"], "s4", slot, run)[2] is True and run.calls == 1
+
+
+def test_a_refusal_leaves_the_callers_transaction_usable(users):
+    """Inside a caller's transaction the request is a savepoint: a refusal rolls back only the request."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        slot = AnswerSlot(render=_answer)
+        _slot_call(users["operator"], "s5", slot, ClaimingRunner(slot, raises=Conflict("busy", code="busy")))
+        assert IdempotencyKey.objects.filter(key="s5").count() == 1  # a query still works here
+        status, body, replayed = _call(users["operator"], "s6", Runner(raises=Conflict("busy", code="busy")))
+        assert (status, replayed) == (409, False) and IdempotencyKey.objects.filter(key="s6").count() == 1

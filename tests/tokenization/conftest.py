@@ -43,3 +43,11 @@ def funded(users):
         return wallet
 
     return make
+
+
+@pytest.fixture(params=["database", "orm"])
+def transfer_path(request, settings):
+    """Runs a test through each transfer path: the two database functions (PostgreSQL's, tokenization/services/
+    transfer_sql.py) and the ORM (SQLite's, and every other movement's). On SQLite both runs take the ORM path."""
+    settings.LEDGER_SQL_TRANSFERS = request.param == "database"
+    return request.param

@@ -18,6 +18,8 @@ from tokenization.services.ledger import (
     transfer_check,
 )
 
+pytestmark = pytest.mark.usefixtures("transfer_path")  # every test through both transfer paths
+
 
 def _balance(token, wallet) -> Decimal:
     account = Account.objects.filter(token_class=token, wallet=wallet).first()

@@ -43,6 +43,7 @@ def _run_threads(count: int, work) -> list:
     return [item for chunk in results for item in chunk]
 
 
+@pytest.mark.usefixtures("transfer_path")
 def test_16_clients_x_300_random_transfers_among_50_holders_conserve_supply(users, make_token, funded):
     token = make_token()
     wallets = [funded(token, 1000) for _ in range(50)]
@@ -73,6 +74,7 @@ def test_16_clients_x_300_random_transfers_among_50_holders_conserve_supply(user
     assert audit_chain_verify().valid
 
 
+@pytest.mark.usefixtures("transfer_path")
 def test_50_parallel_transfers_of_100_from_1000_let_exactly_10_through(users, make_token, funded):
     token = make_token()
     source = funded(token, 1000)
@@ -102,6 +104,7 @@ def _rules(users, token, **rules) -> None:
     token_rules_set(actor=users["compliance"], token_id=token.pk, rules=rules)
 
 
+@pytest.mark.usefixtures("transfer_path")
 def test_12_parallel_transfers_to_new_holders_with_one_seat_left_let_exactly_one_through(users, make_token, funded):
     """Transfers that add a holder take the token row's lock, so two of them cannot both pass max-holders."""
     token = make_token()
@@ -125,6 +128,7 @@ def test_12_parallel_transfers_to_new_holders_with_one_seat_left_let_exactly_one
     assert holders == 13
 
 
+@pytest.mark.usefixtures("transfer_path")
 def test_mints_burns_and_holder_changing_transfers_in_parallel_never_deadlock_or_lose_supply(users, make_token, funded):
     """Every movement takes its locks in one order (investors, accounts, token, audit head): a mix of the kinds that
     lock the token row, run concurrently, ends with no server error, no 409 and the supply conserved."""

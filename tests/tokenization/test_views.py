@@ -154,6 +154,7 @@ def rig(users, make_token) -> Rig:
     return Rig(token, alice, bob, carol)
 
 
+@pytest.mark.usefixtures("transfer_path")
 def test_transfer_answers_201_with_checksummed_addresses_from_lower_case_input(rig, users, client_for):
     response = client_for(users["investor"]).post(
         f"{API}tokens/{rig.token.pk}/transfers/",
@@ -184,6 +185,7 @@ def test_transfer_answers_201_with_checksummed_addresses_from_lower_case_input(r
     assert listed[0] == body  # newest first, same shape
 
 
+@pytest.mark.usefixtures("transfer_path")
 def test_blocked_transfer_is_a_422_problem_and_the_check_says_the_same(rig, users, client_for):
     client = client_for(users["investor"])
     request = {"from_wallet": str(rig.alice.pk), "to_wallet": str(rig.bob.pk), "amount": 1001}
@@ -523,6 +525,7 @@ CASES = [
 ]
 
 
+@pytest.mark.usefixtures("transfer_path")
 @pytest.mark.parametrize("scenario, caller", CASES)
 def test_each_rule_refuses_with_its_code_and_the_check_agrees(rig, users, client_for, scenario, caller):
     sender, receiver, amount, status_code, app_code, rule_name = scenario(users, rig)
@@ -548,6 +551,7 @@ def test_each_rule_refuses_with_its_code_and_the_check_agrees(rig, users, client
     assert {wallet.pk: _balance(rig.token, wallet) for wallet in (rig.alice, rig.bob, rig.carol)} == balances
 
 
+@pytest.mark.usefixtures("transfer_path")
 def test_not_owner_is_only_an_investor_refusal(rig, users, client_for):
     """Staff move any wallet: the transfer the investor is refused with 0x58 settles for operator and compliance."""
     for role in ("operator", "compliance"):
@@ -561,6 +565,7 @@ def test_not_owner_is_only_an_investor_refusal(rig, users, client_for):
     assert _balance(rig.token, rig.bob) == 20
 
 
+@pytest.mark.usefixtures("transfer_path")
 def test_an_investor_learns_nothing_of_another_investors_wallet(rig, users, client_for):
     """SPEC §3: an investor never gets someone else's data. Naming another investor's wallet as the sender is
     refused 0x58 not-owner, and neither the check nor the 422 tells that wallet's balance, frozen amount or KYC."""
@@ -583,6 +588,7 @@ def test_an_investor_learns_nothing_of_another_investors_wallet(rig, users, clie
             assert secret not in text, secret
 
 
+@pytest.mark.usefixtures("transfer_path")
 def test_the_allowed_side_of_each_limit_settles(rig, users, client_for):
     """The limits refuse only beyond them: exactly at the limit the transfer goes through."""
     _set_rules(users, rig.token, max_balance_amount=100, velocity_limit=100, velocity_window_hours=24, max_holders=3)
@@ -752,6 +758,7 @@ def _decide_both_ways(*, caller, token: TokenClass, sender: Wallet, receiver: Wa
         pass
 
 
+@pytest.mark.usefixtures("transfer_path")
 @settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(s=situations())
 def test_transfer_check_and_transfer_always_decide_alike(s, users, property_token):

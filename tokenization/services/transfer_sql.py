@@ -17,6 +17,7 @@ from django.utils import timezone
 from audit.services import Actor
 from audit.sql_append import audit_append_args
 from rwa_service.accounts.roles import Role, user_has_role
+from rwa_service.db.prepared import prepared_record
 from rwa_service.exceptions import Conflict, NotFound
 from rwa_service.idempotency.services import AnswerSlot, KeyClaim, KeyTaken
 from tokenization.compliance import Decision, Facts, Mode, Party, TransferBlocked, decide
@@ -26,8 +27,15 @@ from tokenization.models.token import TransferRules
 from tokenization.services.common import WalletRef, actor_of
 from tokenization.snapshots import entry_snapshot
 
-_FACTS = "SELECT * FROM tokenization_transfer_facts(" + ", ".join(["%s"] * 14) + ")"
-_POST = "SELECT tokenization_transfer_post(" + ", ".join(["%s"] * 20) + ", %s::jsonb, %s::jsonb" + ", %s" * 4 + ")"
+_FACTS = (
+    "SELECT * FROM tokenization_transfer_facts(%s::uuid, %s::text, %s::uuid, %s::text, %s::uuid, %s::numeric, "
+    "%s::timestamptz, %s::boolean, %s::integer, %s::text, %s::text, %s::text, %s::text, %s::timestamptz)"
+)
+_POST = (
+    "SELECT tokenization_transfer_post(%s::bigint, %s::uuid, %s::text, %s::numeric, %s::uuid, %s::uuid, %s::bigint, "
+    "%s::bigint, %s::text, %s::text, %s::text, %s::timestamptz, %s::bigint, %s::integer, %s::text, "
+    "%s::text, %s::bigint, %s::text, %s::text, %s::text, %s::jsonb, %s::jsonb, %s::text, %s::text, %s::text, %s::text)"
+)
 _RULE_FIELDS = (
     "require_kyc", "min_accreditation", "max_holders", "max_balance_amount", "max_balance_percent", "lockup_until",
     "lockup_days", "velocity_limit", "velocity_window_hours",
@@ -48,22 +56,10 @@ def _read(
     except ValueError as exc:
         raise NotFound("No such token class.") from exc
     key = [claim.user_id, claim.key, claim.method, claim.path, claim.request_hash, claim.expires_at] if claim else []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _FACTS,
-            [
-                token_uuid,
-                sender.address,
-                sender.id,
-                receiver.address,
-                receiver.id,
-                amount,
-                now,
-                lock,
-                *(key or [None] * 6),
-            ],
-        )
-        row = dict(zip([column.name for column in cursor.description], cursor.fetchone(), strict=True))
+    row = prepared_record(  # prepared once per connection: two calls on every transfer
+        _FACTS,
+        [token_uuid, sender.address, sender.id, receiver.address, receiver.id, amount, now, lock, *(key or [None] * 6)],
+    )
     if row["missing"] == "key":  # claimed by an earlier request: nothing was locked or read
         raise KeyTaken
     if row["missing"] == "from_wallet":
@@ -181,15 +177,14 @@ def token_transfer_sql(
     stored = answer.prepare(entry) if answer is not None else None
     audit = audit_append_args(actor=actor, action="transfer.settled", object_type="token", object_id=token_id,
                               before=None, after=entry_snapshot(entry))  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _POST,
-            [
-                entry.pk, entry.token_class_id, entry.kind, amount, entry.from_wallet_id, entry.to_wallet_id,
-                row["s_account"], row["r_account"], entry.actor, entry.reason, entry.settlement_ref, entry.created_at,
-                answer.key_id if stored else None, stored[0] if stored else None, stored[1] if stored else None,
-                *audit.values(),
-            ],
-        )  # fmt: skip
+    prepared_record(
+        _POST,
+        [
+            entry.pk, entry.token_class_id, entry.kind, amount, entry.from_wallet_id, entry.to_wallet_id,
+            row["s_account"], row["r_account"], entry.actor, entry.reason, entry.settlement_ref, entry.created_at,
+            answer.key_id if stored else None, stored[0] if stored else None, stored[1] if stored else None,
+            *audit.values(),
+        ],
+    )  # fmt: skip
     entry._state.adding = False
     return entry
