@@ -59,8 +59,11 @@ class EntryCursorPage(CursorPage):
     ordering = "-id"
 
 
+_ENTRY = LedgerEntrySerializer()  # fields bound once; to_representation keeps no state between calls
+
+
 def _entry_answer(entry) -> tuple[int, dict]:
-    return status.HTTP_201_CREATED, LedgerEntrySerializer(entry).data
+    return status.HTTP_201_CREATED, _ENTRY.to_representation(entry)
 
 
 class AssetTokenizeViewSet(BaseViewSet):

@@ -1,5 +1,6 @@
 """Pieces every tokenization service shares: actors, role checks, address parsing, amounts, wallet lookup."""
 
+import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -8,7 +9,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Q
-from eth_utils import is_address, is_checksum_address, to_checksum_address
+from eth_utils import to_checksum_address
 
 from audit.services import Actor
 from rwa_service.accounts.roles import Role, user_has_role
@@ -33,12 +34,22 @@ def checksum_address(value: str, *, field: str = "address") -> str:
     """EIP-55 form of an address given in lower case or already checksummed; anything else is a 400."""
     text = (value or "").strip()
     body = text[2:]
-    if not is_address(text) or (body != body.lower() and not is_checksum_address(text)):
-        raise ValidationFailed(
-            "Not an EVM address (0x followed by 40 hex digits, lower case or EIP-55 checksummed).",
-            errors={field: ["Invalid address, or a mixed-case address with a wrong checksum."]},
-        )
-    return to_checksum_address(text)
+    if not _ADDRESS.fullmatch(text):
+        raise _not_an_address(field)
+    checksummed = to_checksum_address(text)  # one Keccak hash, whichever form came in
+    if body != body.lower() and text != checksummed:  # mixed case must be the EIP-55 checksum itself
+        raise _not_an_address(field)
+    return checksummed
+
+
+_ADDRESS = re.compile(r"0[xX][0-9a-fA-F]{40}")
+
+
+def _not_an_address(field: str) -> ValidationFailed:
+    return ValidationFailed(
+        "Not an EVM address (0x followed by 40 hex digits, lower case or EIP-55 checksummed).",
+        errors={field: ["Invalid address, or a mixed-case address with a wrong checksum."]},
+    )
 
 
 def parse_amount(value: Any, *, field: str = "amount") -> Decimal:
