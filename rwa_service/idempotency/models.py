@@ -8,7 +8,9 @@ class IdempotencyKey(models.Model):
     """A client's key for one POST, scoped per user, with the request's fingerprint and the response it got.
     Written in the same transaction as the request's effect, so a key exists exactly when its effect does."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )  # indexed by idempotency_key_per_user, which leads with it
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500)

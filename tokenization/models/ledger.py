@@ -62,15 +62,17 @@ class LedgerEntry(models.Model):
     """One settled movement. Its id is the ledger sequence; entries and legs are never updated or deleted
     (on PostgreSQL a trigger refuses it)."""
 
-    token_class = models.ForeignKey("tokenization.TokenClass", on_delete=models.PROTECT, related_name="entries")
+    token_class = models.ForeignKey(
+        "tokenization.TokenClass", on_delete=models.PROTECT, related_name="entries", db_index=False
+    )  # indexed by ledger_entry_token_idx, which leads with it
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
     amount = AmountField()
     from_wallet = models.ForeignKey(
-        "tokenization.Wallet", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+        "tokenization.Wallet", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )  # indexed by ledger_entry_sent_idx, which leads with it
     to_wallet = models.ForeignKey(
-        "tokenization.Wallet", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+        "tokenization.Wallet", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )  # indexed by ledger_entry_received_idx, which leads with it
     actor = models.CharField(max_length=150)
     reason = models.TextField(blank=True, default="")
     settlement_ref = models.CharField(max_length=100, blank=True, default="")
@@ -82,14 +84,14 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["token_class", "id"], name="ledger_entry_token_idx"),
             # The lock-up and velocity rules sum an investor's receipts and transfers out over a recent window:
-            # each read from one index, in time order, without visiting the legs (PostgreSQL: index-only).
+            # each read from one index, in time order, without visiting the legs (PostgreSQL: index-only). Each
+            # leads with its wallet, so it also serves the wallet's foreign key.
             models.Index(
-                fields=["token_class", "to_wallet", "created_at"], include=["amount"], name="ledger_entry_received_idx"
+                fields=["to_wallet", "token_class", "created_at"], include=["amount"], name="ledger_entry_received_idx"
             ),
             models.Index(
-                fields=["token_class", "from_wallet", "created_at"],
-                include=["amount"],
-                condition=models.Q(kind="transfer"),
+                fields=["from_wallet", "token_class", "created_at"],
+                include=["amount", "kind"],
                 name="ledger_entry_sent_idx",
             ),
         ]
@@ -106,7 +108,9 @@ class LedgerLeg(models.Model):
     """One side of an entry: a signed change to one account. The legs of an entry sum to zero."""
 
     entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="legs")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="legs")
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="legs", db_index=False
+    )  # indexed by ledger_leg_account_idx, which leads with it
     amount = models.DecimalField(max_digits=78, decimal_places=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
