@@ -1,10 +1,13 @@
 """Audit writes. `audit_event_record` is called by every service inside its own transaction."""
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import DateTimeField, Func
 from django.utils import timezone
 
 from audit.canonical import GENESIS_HASH, event_hash, to_json_value
@@ -72,16 +75,17 @@ def audit_events_record(
         return []
     request_id = request_id if request_id is not None else current_request_id()
     with transaction.atomic(savepoint=False):  # inside the caller's transaction: a failure here rolls it all back
-        head = AuditChainHead.objects.select_for_update(no_key=True).filter(pk=1).first()
+        head = _locked_head()
         if head is None:  # an empty database: create the head once, then lock it like every writer does
             AuditChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-            head = AuditChainHead.objects.select_for_update(no_key=True).get(pk=1)
+            head = _locked_head()
+        clock = _Clock(head.moment)
         written, seq, prev_hash = [], head.seq, head.hash
         for draft in events:
             seq += 1
             event = AuditEvent(
                 seq=seq,
-                occurred_at=timezone.now(),
+                occurred_at=clock.now(),
                 actor=actor.name,
                 actor_user_id=actor.user_id,
                 action=draft.action,
@@ -102,3 +106,26 @@ def audit_events_record(
         head.seq, head.hash = seq, prev_hash
         head.save(update_fields=["seq", "hash", "updated_at"])
     return written
+
+
+def _locked_head() -> AuditChainHead | None:
+    """The chain head, locked, with the moment it was locked: the database's clock on PostgreSQL (the one
+    `audit_event_append` stamps with, so every writer's events take their times from one clock in seq order),
+    this process's clock elsewhere."""
+    heads = AuditChainHead.objects.select_for_update(no_key=True).filter(pk=1)
+    if connection.vendor == "postgresql":
+        return heads.annotate(moment=Func(function="clock_timestamp", output_field=DateTimeField())).first()
+    head = heads.first()
+    if head is not None:
+        head.moment = timezone.now()
+    return head
+
+
+class _Clock:
+    """Times for the events of one append: the head's moment, moved on by this process's monotonic clock."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start, self.started = start, time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self.started)

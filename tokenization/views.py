@@ -188,7 +188,8 @@ class TokenClassViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseVi
         token_id = self.get_object_pk()
         payload = TransferSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        slot = AnswerSlot(render=_entry_answer)  # the ledger stores the answer with the transfer
+        # the ledger's database path claims the key in its first call and stores the answer with the transfer
+        slot = AnswerSlot(render=_entry_answer, service_claims=ledger.token_transfer_claims_key())
         return idempotent_response(
             request,
             lambda: slot.answer(

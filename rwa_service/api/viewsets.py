@@ -62,7 +62,8 @@ class BaseViewSet(viewsets.GenericViewSet):
         only parsed (a malformed one is a 404) and the service's own lookup decides."""
         queryset = self.filter_queryset(self.get_queryset())
         lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
-        if self.lookup_field == "pk" and not queryset.query.where:
+        query = queryset.query
+        if self.lookup_field == "pk" and not query.where and query.combinator is None and not query.is_sliced:
             try:
                 return queryset.model._meta.pk.to_python(self.kwargs[lookup_url_kwarg])
             except DjangoValidationError:

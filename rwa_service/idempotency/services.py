@@ -45,12 +45,13 @@ class KeyTaken(Exception):
 @dataclass
 class AnswerSlot:
     """Lets a service that writes in a few database calls claim the request's key in its first call and store the
-    request's answer with its effect in its last (two statements, two round trips fewer). `idempotent_call` offers
-    the `claim`; a service that takes it inserts the key row (KeyTaken when it exists), records `key_id`, and asks
-    `prepare` for the answer its result gets. A service that does neither needs to do nothing: `idempotent_call`
-    then claims the key after the effect, in the same transaction, and stores the answer itself."""
+    request's answer with its effect in its last (two statements, two round trips fewer). With `service_claims`,
+    `idempotent_call` offers the `claim` instead of inserting the key row itself; the service inserts it (KeyTaken
+    when it exists) and records `key_id`. Either way a service holding `key_id` may ask `prepare` for the answer its
+    result gets and store it with its effect; otherwise `idempotent_call` stores it."""
 
     render: Callable[[Any], tuple[int, Any]]
+    service_claims: bool = False
     claim: KeyClaim | None = None
     key_id: int | None = None
     stored: tuple[int, str] | None = None
@@ -148,8 +149,8 @@ def idempotent_call(
         )
     request_hash = _fingerprint(method=method, path=path, body=body)
     claim = dict(user=user, key=key, method=method, path=path, request_hash=request_hash)
-    if slot is None:
-        return _run_claimed(claim=claim, run=run, on_error=on_error)
+    if slot is None or not slot.service_claims:
+        return _run_claimed(claim=claim, run=run, on_error=on_error, slot=slot)
     expires_at = timezone.now() + timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     slot.offer(KeyClaim(user_id=user.pk, key=key, method=method, path=path[:500], request_hash=request_hash,
                         expires_at=expires_at))  # fmt: skip
@@ -159,17 +160,13 @@ def idempotent_call(
         # refusal or a taken key rolls it back whole, key row included.
         with transaction.atomic(), atomic_whole():
             status, answer = run()
-            if slot.key_id is None:  # the service did not claim the key: claim it now, after the effect
-                row = _claim(**claim, now=timezone.now())
-                if row is None:
-                    raise KeyTaken
-                slot.key_id = row.pk
+            if slot.key_id is None:
+                raise RuntimeError("The service was offered the Idempotency-Key to claim and did not claim it.")
             if slot.stored is not None:  # stored with the effect, in this transaction
                 return slot.stored[0], json.loads(slot.stored[1]), False
             return _store(slot.key_id, status, answer)
     except KeyTaken:  # a replay (or an expired key): everything was rolled back; the usual way from here
-        slot.offer(None)
-        return _run_claimed(claim=claim, run=run, on_error=on_error)
+        return _run_claimed(claim=claim, run=run, on_error=on_error, slot=slot)
     except DomainError as exc:
         refusal = exc
     slot.offer(None)
@@ -177,7 +174,11 @@ def idempotent_call(
 
 
 def _run_claimed(
-    *, claim: dict, run: Callable[[], tuple[int, Any]], on_error: Callable[[DomainError], tuple[int, Any]]
+    *,
+    claim: dict,
+    run: Callable[[], tuple[int, Any]],
+    on_error: Callable[[DomainError], tuple[int, Any]],
+    slot: AnswerSlot | None,
 ) -> tuple[int, Any, bool]:
     """Claims the key (or replays its answer), then runs the effect in the same transaction."""
     refusal: DomainError | None = None
@@ -185,21 +186,29 @@ def _run_claimed(
         row, replay = _claim_or_replay(**claim)
         if replay is not None:
             return replay
+        if slot is not None:  # claimed here: the service may still store its answer with its effect
+            slot.offer(None)
+            slot.key_id = row.pk
         try:
             with atomic_whole():  # no savepoint: a refusal rolls this transaction back whole, key row included
                 status, answer = run()
         except DomainError as exc:
             refusal = exc
         else:
+            if slot is not None and slot.stored is not None:
+                return slot.stored[0], json.loads(slot.stored[1]), False
             return _store(row.pk, status, answer)
+    if slot is not None:
+        slot.offer(None)
     return _store_refusal(claim=claim, refusal=refusal, on_error=on_error)
 
 
 def _store_refusal(
     *, claim: dict, refusal: DomainError, on_error: Callable[[DomainError], tuple[int, Any]]
 ) -> tuple[int, Any, bool]:
-    """Refused: nothing of the effect remains. The refusal is the key's answer, stored in a transaction of its own;
-    a duplicate that claimed the key meanwhile ran the request itself, and its answer is the one to give."""
+    """Refused: nothing of the effect remains. The refusal is the key's answer, stored in a transaction of its own
+    (a savepoint inside a caller's transaction); a duplicate that claimed the key meanwhile ran the request itself,
+    and its answer is the one to give."""
     status, answer = on_error(refusal)
     with transaction.atomic():
         row, replay = _claim_or_replay(**claim)

@@ -69,6 +69,8 @@ def test_events_appended_by_the_database_chain_with_those_recorded_in_python():
     assert stored.hash == event_hash(prev_hash=stored.prev_hash, fields=stored.hashed_fields())
     assert AuditChainHead.objects.get(pk=1).seq == 4
     assert audit_chain_verify().valid
+    times = [e.occurred_at for e in events]  # both writers stamp from one clock, under the head lock
+    assert times == sorted(times)
 
 
 def test_the_database_stamps_time_under_the_head_lock_in_seq_order():

@@ -161,7 +161,7 @@ def _answer(result):
 
 
 def test_a_service_claiming_the_key_and_storing_its_answer_runs_once_and_replays_that_answer(users):
-    slot = AnswerSlot(render=_answer)
+    slot = AnswerSlot(render=_answer, service_claims=True)
     run = ClaimingRunner(slot)
     assert _slot_call(users["operator"], "s1", slot, run) == (201, {"answer": 1}, False)
     row = IdempotencyKey.objects.get(key="s1")
@@ -171,29 +171,40 @@ def test_a_service_claiming_the_key_and_storing_its_answer_runs_once_and_replays
     assert run.calls == 1 and IdempotencyKey.objects.count() == 1
 
 
-def test_a_service_that_ignores_the_offered_key_gets_it_claimed_after_its_effect(users):
-    """A replay then runs the effect and rolls it back when the key turns out taken: one effect is kept."""
-    slot = AnswerSlot(render=_answer)
+def test_a_service_offered_the_key_that_does_not_claim_it_keeps_nothing(users):
+    slot = AnswerSlot(render=_answer, service_claims=True)
     inner = ClaimingRunner(slot, take_claim=False)
 
     def run():
-        answer = inner()
-        IdempotencyKey.objects.create(user=users["auditor"], key=f"effect-{inner.calls}", method="POST", path="/",
+        IdempotencyKey.objects.create(user=users["auditor"], key="effect", method="POST", path="/",
                                       request_hash="x", expires_at=timezone.now() + timedelta(hours=1))  # fmt: skip
-        return answer
+        return inner()
 
-    assert _slot_call(users["operator"], "s2", slot, run) == (201, {"answer": 1}, False)
-    row = IdempotencyKey.objects.get(key="s2")
+    with pytest.raises(RuntimeError):
+        _slot_call(users["operator"], "s2", slot, run)
+    assert not IdempotencyKey.objects.exists()
+
+
+def test_without_service_claims_the_key_is_claimed_first_and_the_service_may_store_its_answer(users):
+    slot = AnswerSlot(render=_answer)  # service_claims off: idempotent_call inserts the key before the effect
+    seen = []
+
+    def run():
+        seen.append((slot.claim, IdempotencyKey.objects.filter(key="s2b", pk=slot.key_id).exists()))
+        return ClaimingRunner(slot, take_claim=False)()
+
+    assert _slot_call(users["operator"], "s2b", slot, run) == (201, {"answer": 1}, False)
+    assert seen == [(None, True)]  # nothing offered; the key row was there before the effect ran
+    row = IdempotencyKey.objects.get(key="s2b")
     assert (row.response_status, json.loads(row.response_body)) == (201, {"answer": 1})
-    assert _slot_call(users["operator"], "s2", slot, run) == (201, {"answer": 1}, True)
-    assert list(IdempotencyKey.objects.filter(user=users["auditor"]).values_list("key", flat=True)) == ["effect-1"]
+    assert _slot_call(users["operator"], "s2b", slot, run) == (201, {"answer": 1}, True) and len(seen) == 1
 
 
 def test_a_key_the_service_finds_taken_rolls_its_work_back_and_replays(users):
-    first = AnswerSlot(render=_answer)
+    first = AnswerSlot(render=_answer, service_claims=True)
     _slot_call(users["operator"], "s3", first, ClaimingRunner(first))
     # A second request that reaches the service (as a concurrent duplicate can): it finds the key taken
-    slot = AnswerSlot(render=_answer)
+    slot = AnswerSlot(render=_answer, service_claims=True)
 
     def duplicate():
         IdempotencyKey.objects.create(user=users["auditor"], key="side-effect", method="POST", path="/",
@@ -205,7 +216,7 @@ def test_a_key_the_service_finds_taken_rolls_its_work_back_and_replays(users):
 
 
 def test_a_refusal_after_the_service_claimed_the_key_is_stored_and_replayed(users):
-    slot = AnswerSlot(render=_answer)
+    slot = AnswerSlot(render=_answer, service_claims=True)
     run = ClaimingRunner(slot, raises=Conflict("busy", code="ledger_busy"))
     status, body, replayed = _slot_call(users["operator"], "s4", slot, run)
     assert (status, body["code"], replayed) == (409, "ledger_busy", False)
@@ -220,7 +231,7 @@ def test_a_refusal_leaves_the_callers_transaction_usable(users):
     from django.db import transaction
 
     with transaction.atomic():
-        slot = AnswerSlot(render=_answer)
+        slot = AnswerSlot(render=_answer, service_claims=True)
         _slot_call(users["operator"], "s5", slot, ClaimingRunner(slot, raises=Conflict("busy", code="busy")))
         assert IdempotencyKey.objects.filter(key="s5").count() == 1  # a query still works here
         status, body, replayed = _call(users["operator"], "s6", Runner(raises=Conflict("busy", code="busy")))

@@ -206,3 +206,54 @@ def test_an_undeclared_action_names_admin_as_the_role_it_needs(users):
 
     assert response.status_code == 403
     assert response.data["detail"] == "This action needs one of the roles: admin."
+
+
+def _pk_view(users, scope, pk):
+    class ByPk(BaseViewSet):
+        role_rules = {"retrieve": ALL_ROLES}
+
+        def scoped_queryset(self, *, user):
+            return scope(user)
+
+    view = ByPk()
+    view.request = APIRequestFactory().get("/")
+    view.request.user = users["operator"]
+    view.kwargs, view.action, view.detail = {"pk": pk}, "retrieve", True
+    return view
+
+
+@pytest.mark.django_db
+def test_get_object_pk_looks_up_a_conditioned_scope_and_answers_404_outside_it(users, make_asset):
+    from django.db import connection
+    from django.http import Http404
+    from django.test.utils import CaptureQueriesContext
+
+    mine, other = make_asset("draft"), make_asset("draft")
+    Asset.objects.filter(pk=other.pk).update(created_by=users["compliance"])
+
+    def scope(user):
+        return Asset.objects.filter(created_by=user)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert _pk_view(users, scope, str(mine.pk)).get_object_pk() == mine.pk
+    assert len(queries) == 1
+    for outside in (str(other.pk), "not-a-uuid"):
+        with pytest.raises(Http404):
+            _pk_view(users, scope, outside).get_object_pk()
+
+
+@pytest.mark.django_db
+def test_get_object_pk_of_an_unconditioned_scope_only_parses_the_id(users, make_asset):
+    from django.db import connection
+    from django.http import Http404
+    from django.test.utils import CaptureQueriesContext
+
+    asset = make_asset("draft")
+    with CaptureQueriesContext(connection) as queries:
+        assert _pk_view(users, lambda user: Asset.objects.all(), str(asset.pk)).get_object_pk() == asset.pk
+    assert len(queries) == 0  # every row is in scope: the service's own lookup decides existence
+    with pytest.raises(Http404):
+        _pk_view(users, lambda user: Asset.objects.all(), "not-a-uuid").get_object_pk()
+    for scope in (lambda user: Asset.objects.none(), lambda user: Asset.objects.all()[:5]):
+        with pytest.raises(Http404):  # empty or sliced scopes are looked up, never assumed
+            _pk_view(users, scope, str(make_asset("draft").pk)).get_object_pk()

@@ -100,7 +100,7 @@ def test_the_first_call_claims_the_key_and_the_last_stores_the_answer_with_the_e
         return
     token = make_token()
     alice, bob = funded(token, 100), funded(token)
-    slot = AnswerSlot(render=lambda entry: (201, {"seq": entry.pk, "amount": str(entry.amount)}))
+    slot = AnswerSlot(render=lambda entry: (201, {"seq": entry.pk, "amount": str(entry.amount)}), service_claims=True)
     slot.offer(_claim(users["operator"], "k-1"))
     with transaction.atomic():
         entry = token_transfer_sql(caller=users["operator"], token_id=token.pk, sender=wallet_ref(alice.pk, field="f"),

@@ -42,7 +42,7 @@ def checksum_address(value: str, *, field: str = "address") -> str:
     return checksummed
 
 
-_ADDRESS = re.compile(r"0[xX][0-9a-fA-F]{40}")
+_ADDRESS = re.compile(r"(?:0[xX])?[0-9a-fA-F]{40}")  # as eth_utils.is_address: the prefix may be left out
 
 
 def _not_an_address(field: str) -> ValidationFailed:

@@ -1,8 +1,10 @@
 """Ledger writes: mint, burn, transfer, forced transfer, and the dry-run check that shares their code path.
 
-Locks are taken in one global order so that concurrent movements never deadlock: the token class row (mint, burn,
-or when a holder-count rule is on), then the investors involved, then their accounts, each group in primary-key
-order; the audit chain head comes last. Rules are evaluated on the state read under those locks.
+Locks are taken in one global order so that concurrent movements never deadlock: the investors involved, then their
+accounts, each group in primary-key order, then the token class row (mint, burn, or a movement that changes the
+number of holders while a max-holders rule is on); the audit chain head comes last. Rules are evaluated on the state
+read under those locks. On PostgreSQL a transfer takes the same locks in the same order in two database calls
+(transfer_sql.py); every other movement, and every movement on SQLite, runs here.
 """
 
 from dataclasses import dataclass
@@ -406,6 +408,12 @@ def token_transfer(
             mode=Mode.TRANSFER, caller=caller, token_id=token_id, sender=sender, receiver=receiver, amount=amount,
             reason="",
         )  # fmt: skip
+
+
+def token_transfer_claims_key() -> bool:
+    """Whether token_transfer claims the request's Idempotency-Key itself (AnswerSlot.service_claims): on its
+    database path, in its first call."""
+    return transfer_sql_enabled()
 
 
 @transaction.atomic

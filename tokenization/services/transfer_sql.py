@@ -68,6 +68,7 @@ def _read(
         raise receiver.not_found()
     if row["missing"] == "token":
         raise NotFound("No such token class.")
+    row["token"] = token_uuid  # the id as the database holds it, whatever form the caller gave
     return row
 
 
@@ -111,15 +112,16 @@ def _evaluate(
     *, caller: AbstractBaseUser | Actor, token_id: Any, sender: WalletRef, receiver: WalletRef, amount: Decimal,
     lock: bool, claim: KeyClaim | None = None,
 ) -> tuple[Decision, dict]:  # fmt: skip
-    now = timezone.now()
-    row = _read(token_id=token_id, sender=sender, receiver=receiver, amount=amount, now=now, lock=lock, claim=claim)
+    row = _read(token_id=token_id, sender=sender, receiver=receiver, amount=amount, now=timezone.now(), lock=lock,
+                claim=claim)  # fmt: skip
+    now = row["facts_now"]  # this clock once the locks are held (waiting for them included): the rules' moment
     facts = Facts(
         mode=Mode.TRANSFER,
         token_status=row["token_status"],
         total_supply=row["total_supply"],
         max_supply=row["max_supply"],
         amount=amount,
-        rules=_rules(token_id, row),
+        rules=_rules(row["token"], row),
         now=now,
         sender=_party(row, "s", windows=(row["s_received"], row["s_sent"])),
         receiver=_party(row, "r", windows=(Decimal(0), Decimal(0))),
@@ -160,7 +162,7 @@ def token_transfer_sql(
     actor = actor_of(caller)
     entry = LedgerEntry(
         id=row["entry_id"],
-        token_class_id=token_id,
+        token_class_id=row["token"],
         kind=EntryKind.TRANSFER,
         amount=amount,
         from_wallet=Wallet(id=row["s_wallet"], investor_id=row["s_investor"], address=row["s_address"]),
@@ -168,14 +170,14 @@ def token_transfer_sql(
         actor=actor.name,
         reason="",
         settlement_ref=gateway.name,  # where it settles; entries are never updated afterwards
-        created_at=timezone.now(),
+        created_at=row["facts_now"],
     )
-    settlement = gateway.transfer(token_id=str(token_id), from_address=row["s_address"],
+    settlement = gateway.transfer(token_id=str(row["token"]), from_address=row["s_address"],
                                   to_address=row["r_address"], amount=amount, entry_id=entry.pk)  # fmt: skip
     if not settlement.settled:
         raise Conflict("This chain gateway settles asynchronously, which is not supported yet.", code="settlement")
     stored = answer.prepare(entry) if answer is not None else None
-    audit = audit_append_args(actor=actor, action="transfer.settled", object_type="token", object_id=token_id,
+    audit = audit_append_args(actor=actor, action="transfer.settled", object_type="token", object_id=row["token"],
                               before=None, after=entry_snapshot(entry))  # fmt: skip
     prepared_record(
         _POST,
