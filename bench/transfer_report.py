@@ -18,25 +18,26 @@ NOISY_CORES = 0.15  # more CPU than this used by other processes during a run is
 PROFILE_FUNCTIONS = [  # (label, function name as py-spy prints it), shown in this order
     ("request handling (WSGI, middleware, DRF)", "WSGIHandler.__call__"),
     ("authentication (JWT, cached user)", "Request._authenticate"),
-    ("idempotent_call (key row, stored answer)", "idempotent_call"),
+    ("URL resolution", "URLResolver.resolve"),
+    ("request body parsing and validation", "BaseSerializer.is_valid"),
+    ("idempotent_call (key claim or replay, stored answer)", "idempotent_call"),
     ("token_transfer (the service)", "token_transfer"),
-    ("  wallet_by_ref (address → wallet, EIP-55)", "wallet_by_ref"),
-    ("  _evaluate (locks + facts for the rules)", "_evaluate"),
-    ("    _token (token row + rules; FOR UPDATE for mint, burn or a holder-count change)", "_token"),
-    ("    _lock_accounts (account rows)", "_lock_accounts"),
-    ("    _holder_account (get_or_create)", "_holder_account"),
-    ("    _parties (wallets + investors, locked)", "_parties"),
-    ("    _sender_windows (lock-up, velocity sums)", "_sender_windows"),
-    ("    _investor_totals", "_investor_totals"),
-    ("    _holders_count (max-holders)", "_holders_count"),
+    ("  wallet_ref (address parsing, EIP-55)", "wallet_ref"),
+    ("  database path: token_transfer_sql", "token_transfer_sql"),
+    ("    _read (the facts call: key claim, locks, rule facts)", "_read"),
     ("    decide (the rule engine itself)", "decide"),
-    ("  _post (entry, legs, balances)", "_post"),
-    ("  audit_event_record (chain head lock, hash, insert)", "audit_event_record"),
-    ("LedgerEntrySerializer (answer body)", "Serializer.data"),
+    ("    AnswerSlot.prepare (the stored answer's JSON)", "AnswerSlot.prepare"),
+    ("    audit_append_args (the event's canonical JSON pieces)", "audit_append_args"),
+    ("    prepared_record (both calls, round trips included)", "prepared_record"),
+    ("  ORM path: _evaluate (locks + facts for the rules)", "_evaluate@ledger.py"),
+    ("  ORM path: _post (entry, legs, balances)", "_post@ledger.py"),
+    ("  ORM path: audit_event_record (chain head lock, hash, insert)", "audit_event_record"),
     ("PII decryption (investor rows loaded)", "pii_decrypt"),
     ("transaction commit", "Atomic.__exit__"),
-    ("SQL: Django cursor execute (incl. lock waits)", "CursorWrapper._execute"),
-    ("psycopg waiting on the server (every statement, savepoints, commit)", "Connection.wait"),
+    ("SQL through Django's cursor (incl. lock waits)", "CursorWrapper._execute"),
+    ("psycopg sending a statement", "_execute_send"),
+    ("psycopg BEGIN (its own round trip)", "BaseConnection._exec_command"),
+    ("psycopg waiting on the server (every statement, commit)", "Connection.wait"),
     ("ORM: compiling SQL (SQLCompiler.as_sql)", "SQLCompiler.as_sql"),
     ("gunicorn waiting for a connection", "SyncWorker.wait"),
 ]
@@ -132,7 +133,13 @@ def _profile(path: Path) -> dict | None:
         return None
 
     def share(function: str) -> float:
-        return sum(n for frame, n in inclusive.items() if frame.split(" (")[0] == function) / total
+        wanted, _, in_file = function.partition("@")  # "name@file.py": that function of that file only
+
+        def named(frame: str) -> bool:
+            name = frame.split(" (")[0]
+            return (name == wanted or name.endswith("." + wanted)) and in_file in frame
+
+        return sum(n for frame, n in inclusive.items() if named(frame)) / total
 
     return {
         "samples": total,
