@@ -128,3 +128,32 @@ def test_the_number_of_queries_does_not_grow_with_the_chunk(index_book):
     # series and 2 levels, supersede, insert (COPY), current ref, failures, chain head, events (COPY), head; and
     # the savepoint pair of the transaction
     assert counts[0] == counts[1] == 15
+
+
+# method → (asset fields, policy inputs); each method reads the asset's type, currency or metadata
+_POLICIES = {
+    "depreciation": ({}, {"cost": "1000", "salvage_value": "100", "in_service": "2020-01-01",
+                          "useful_life_years": "50"}),
+    "dcf": ({"asset_type": "fixed_income", "currency": "USD",
+             "metadata": {"principal": "1000", "coupon_rate": "5", "coupon_frequency": "annual",
+                          "maturity_date": "2027-01-01", "issue_date": "2020-01-01"}}, {"discount_rate": "0.05"}),
+    "market": ({"currency": "USD"}, {"quantity": "10", "series": "XAU-USD"}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("method", sorted(_POLICIES))
+def test_every_method_values_a_chunk_without_a_query_per_asset(method, make_asset, make_series):
+    """The chunk loads only the asset fields the methods read: a method reading another one would cost a query per
+    asset, and the count would grow with the chunk."""
+    make_series("XAU-USD", observations={AS_OF - timedelta(days=3): "2000"})
+    fields, inputs = _POLICIES[method]
+    assets = [make_asset("approved", **fields) for _ in range(7)]
+    for asset in assets:
+        ValuationPolicy.objects.create(asset=asset, method=method, inputs=inputs)
+    counts = []
+    for chunk in (assets[:2], assets[2:]):
+        with CaptureQueriesContext(connection) as queries:
+            outcome = _value(_run(), chunk)
+        assert (outcome.valued, outcome.failures) == (len(chunk), {}), outcome.failures
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

@@ -43,10 +43,16 @@ def failure_reason(exc: ValuationError | ValidationFailed | NotFound) -> str:
     return exc.detail if not exc.errors else f"{exc.detail} {exc.errors}"
 
 
+# What a revaluation reads of an asset and its policy (the methods read the type, currency and metadata): the rest of
+# the row, description and audit fields included, is never loaded. A method reading another field would cost one
+# query per asset; tests/valuation/test_bulk.py counts a chunk's queries for every method.
+_ASSET_FIELDS = ("id", "asset_type", "currency", "metadata", "valuation_policy__method", "valuation_policy__inputs")
+
+
 def _locked_assets(*, asset_ids: Sequence[str], run: RevaluationRun) -> list[Asset]:
     """The chunk's assets, locked in primary-key order, with their policies and whatever their methods read."""
     locked = Asset.objects.select_for_update(no_key=True, of=("self",)).filter(AnyOf(F("pk"), asset_ids)).order_by("pk")
-    assets = list(locked.select_related("valuation_policy"))
+    assets = list(locked.select_related("valuation_policy").only(*_ASSET_FIELDS))
     codes = {asset.valuation_policy.method for asset in assets if hasattr(asset, "valuation_policy")}
     lookups = {}
     for code in codes:

@@ -16,12 +16,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from assets.asset_types import AssetType
 from assets.models import AssetStatus
 from audit.services import Actor, audit_event_record
+from rwa_service.db.lookups import AnyOf
 from rwa_service.exceptions import Conflict, NotFound, ValidationFailed
 from valuation.errors import ValuationError
 from valuation.feeds import price_source
@@ -161,8 +162,8 @@ def revaluation_chunk_process(*, chunk_id: Any) -> RevaluationChunk | None:
         if run.status not in _OPEN:
             return chunk
         ids = chunk.asset_ids
-        chunk.done = Valuation.objects.filter(asset_id__in=ids, as_of=run.as_of, run__isnull=False).count()
-        chunk.failed = RevaluationFailure.objects.filter(run=run, asset_id__in=ids).count()
+        chunk.done = Valuation.objects.filter(AnyOf(F("asset_id"), ids), as_of=run.as_of, run__isnull=False).count()
+        chunk.failed = RevaluationFailure.objects.filter(AnyOf(F("asset_id"), ids), run=run).count()
         chunk.finished = True
         chunk.save(update_fields=["done", "failed", "finished", "updated_at"])
         _refresh(run)
