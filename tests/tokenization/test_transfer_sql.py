@@ -94,17 +94,32 @@ def _claim(user, key: str) -> KeyClaim:
                     expires_at=timezone.now() + timedelta(hours=1))  # fmt: skip
 
 
-def test_the_first_call_claims_the_key_and_the_last_stores_the_answer_with_the_effect(users, make_token, funded):
-    if connection.vendor != "postgresql":  # SQLite has the ORM path only (the parametrized transfer tests)
+@pytest.fixture
+def sql_transfer(users, make_token, funded):
+    """`sql_transfer(slot)`: 30 units from a wallet holding 100 to another, through the database path, in a
+    transaction of its own; None on SQLite, which has the ORM path only (run by the parametrized transfer tests)."""
+    if connection.vendor != "postgresql":
         assert not transfer_sql_enabled()
-        return
+        return None
     token = make_token()
     alice, bob = funded(token, 100), funded(token)
+
+    def transfer(slot: AnswerSlot):
+        sender, receiver = wallet_ref(alice.pk, field="f"), wallet_ref(bob.pk, field="t")
+        with transaction.atomic():
+            return token_transfer_sql(caller=users["operator"], token_id=token.pk, amount=30, answer=slot,
+                                      sender=sender, receiver=receiver)  # fmt: skip
+
+    transfer.sender_account = lambda: Account.objects.get(token_class=token, wallet=alice)
+    return transfer
+
+
+def test_the_first_call_claims_the_key_and_the_last_stores_the_answer_with_the_effect(users, sql_transfer):
+    if sql_transfer is None:
+        return
     slot = AnswerSlot(render=lambda entry: (201, {"seq": entry.pk, "amount": str(entry.amount)}), service_claims=True)
     slot.offer(_claim(users["operator"], "k-1"))
-    with transaction.atomic():
-        entry = token_transfer_sql(caller=users["operator"], token_id=token.pk, sender=wallet_ref(alice.pk, field="f"),
-                                   receiver=wallet_ref(bob.pk, field="t"), amount=30, answer=slot)  # fmt: skip
+    entry = sql_transfer(slot)
     key = IdempotencyKey.objects.get(pk=slot.key_id)
     assert (key.key, key.response_status, key.response_body) == ("k-1", 201, slot.stored[1])
     assert slot.answer(entry) == (201, {"seq": entry.pk, "amount": "30"})
@@ -114,23 +129,18 @@ def test_the_first_call_claims_the_key_and_the_last_stores_the_answer_with_the_e
     # The same key again: the first call finds it taken before locking or writing anything
     slot.offer(_claim(users["operator"], "k-1"))
     entries = LedgerEntry.objects.count()
-    with pytest.raises(KeyTaken), transaction.atomic():
-        token_transfer_sql(caller=users["operator"], token_id=token.pk, sender=wallet_ref(alice.pk, field="f"),
-                           receiver=wallet_ref(bob.pk, field="t"), amount=30, answer=slot)  # fmt: skip
+    with pytest.raises(KeyTaken):
+        sql_transfer(slot)
     assert LedgerEntry.objects.count() == entries
 
 
-def test_storing_an_answer_under_a_key_this_request_does_not_hold_fails_the_whole_transfer(users, make_token, funded):
-    if connection.vendor != "postgresql":  # SQLite has the ORM path only (the parametrized transfer tests)
-        assert not transfer_sql_enabled()
+def test_storing_an_answer_under_a_key_this_request_does_not_hold_fails_the_whole_transfer(sql_transfer):
+    if sql_transfer is None:
         return
-    token = make_token()
-    alice, bob = funded(token, 100), funded(token)
     slot = AnswerSlot(render=lambda entry: (201, {"seq": entry.pk}))
     slot.key_id = 10**12  # no such row: the post function refuses rather than settle without its answer
     before = (LedgerEntry.objects.count(), AuditEvent.objects.count())
-    with pytest.raises(Exception, match="is not claimed"), transaction.atomic():
-        token_transfer_sql(caller=users["operator"], token_id=token.pk, sender=wallet_ref(alice.pk, field="f"),
-                           receiver=wallet_ref(bob.pk, field="t"), amount=30, answer=slot)  # fmt: skip
+    with pytest.raises(Exception, match="is not claimed"):
+        sql_transfer(slot)
     assert (LedgerEntry.objects.count(), AuditEvent.objects.count()) == before
-    assert Account.objects.get(token_class=token, wallet=alice).balance == 100
+    assert sql_transfer.sender_account().balance == 100
