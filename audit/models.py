@@ -50,11 +50,11 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor"], name="audit_actor_idx"),
             models.Index(fields=["action"], name="audit_action_idx"),
         ]
-        constraints = [
-            models.UniqueConstraint(fields=["hash"], name="audit_hash_unique"),
-            models.CheckConstraint(condition=models.Q(seq__gte=1), name="audit_seq_positive"),
-            models.UniqueConstraint(fields=["prev_hash"], name="audit_prev_hash_unique"),
-        ]
+        # Each event must link to its predecessor: a database trigger (audit migration 0008) refuses an insert whose
+        # prev_hash is not the hash of event seq - 1 (the genesis hash for seq 1). With seq the primary key that
+        # also rules out forks, and it reads the predecessor by primary key instead of maintaining two unique
+        # indexes of random 64-hex keys.
+        constraints = [models.CheckConstraint(condition=models.Q(seq__gte=1), name="audit_seq_positive")]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"

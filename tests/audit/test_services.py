@@ -229,3 +229,36 @@ def test_appending_several_events_outside_a_transaction_is_refused():
     with pytest.raises(RuntimeError):
         audit_events_record(actor=Actor.system("t"), events=[draft])
     assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("link", ["wrong", "fork", "genesis"])
+def test_the_database_refuses_an_event_that_does_not_link_to_its_predecessor(link):
+    """Beside the chain head: an insert written past the services must still link to event seq - 1 (the genesis
+    hash for seq 1), so neither a forged link nor a second child of an event can be stored."""
+    from django.db import IntegrityError
+    from django.utils import timezone
+
+    first, second = _record(2)
+    seq, prev = {"wrong": (3, "f" * 64), "fork": (3, first.hash), "genesis": (1, "e" * 64)}[link]
+    if link == "genesis":
+        AuditChainHead.objects.all().delete()  # an empty trail: clear it (the append-only triggers off for that)
+        with audit_triggers_disabled():
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM audit_auditevent")
+    forged = AuditEvent(seq=seq, occurred_at=timezone.now(), actor="mallory", action="x", object_type="o",
+                        object_id="1", before=None, after=None, prev_hash=prev, hash="a" * 64)  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
+        forged.save(force_insert=True)
+    assert not AuditEvent.objects.filter(actor="mallory").exists()
+
+
+@pytest.mark.django_db
+def test_an_event_linking_to_its_predecessor_is_accepted_past_the_services_too():
+    from django.utils import timezone
+
+    (first,) = _record(1)
+    linked = AuditEvent(seq=2, occurred_at=timezone.now(), actor="tool", action="x", object_type="o", object_id="1",
+                        before=None, after=None, prev_hash=first.hash, hash="b" * 64)  # fmt: skip
+    linked.save(force_insert=True)
+    assert AuditEvent.objects.filter(seq=2, prev_hash=first.hash).exists()
