@@ -146,6 +146,7 @@ def test_a_replay_answers_the_first_answer_and_does_nothing_more(endpoint, rig, 
     assert _effects() == after_first
 
 
+@pytest.mark.usefixtures("transfer_path")  # the database path and the ORM path
 def test_twenty_sequential_replays_make_one_transfer_and_twenty_identical_answers(rig, users, client_for):
     token, alice, bob = rig
     path, body = _transfer(rig, amount=7)
@@ -206,6 +207,7 @@ def test_the_same_key_with_another_body_is_a_422_and_does_nothing(rig, users, cl
     assert LedgerEntry.objects.count() == before[0] + 1
 
 
+@pytest.mark.usefixtures("transfer_path")  # the database path and the ORM path
 def test_a_blocked_transfer_replays_the_same_422_even_once_it_would_pass(rig, users, client_for):
     token, alice, bob = rig
     path, body = _transfer(rig, amount=1500)
@@ -254,6 +256,7 @@ def test_keys_are_kept_at_least_24_hours_then_may_be_used_afresh(rig, users, cli
     assert IdempotencyKey.objects.filter(user=users["investor"], key=key).count() == 1
 
 
+@pytest.mark.usefixtures("transfer_path")  # the database path and the ORM path
 def test_a_crash_stores_neither_the_effect_nor_the_key_so_a_retry_runs(rig, users, client_for, monkeypatch):
     token, alice, bob = rig
     path, body = _transfer(rig, amount=10)
@@ -327,6 +330,7 @@ def _post_concurrently(calls: list[tuple], *, threads: int) -> list:
     return answers
 
 
+@pytest.mark.usefixtures("transfer_path")  # the database path and the ORM path
 @pytest.mark.django_db(transaction=True)
 def test_ten_concurrent_duplicates_make_exactly_one_transfer(users, make_token):
     token = make_token()
