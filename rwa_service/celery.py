@@ -2,13 +2,29 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rwa_service.settings.local")
 
 app = Celery("rwa_service")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Celery's Django fix-up closes every database connection before and after each task unless told to reuse them: a
+# new PostgreSQL backend per task (connect, authenticate, cold catalog caches). Workers keep their connections as
+# web processes do instead: Django's own rule, around every task, closes one that is broken, older than
+# CONN_MAX_AGE or left in a failed state (see _recycle_connections).
+app.conf.update(CELERY_DB_REUSE_MAX=2**31)
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _recycle_connections(task: object = None, **kwargs: object) -> None:
+    """What Django does at the start and end of a request, done at the start and end of a task run by a worker (an
+    eager task runs inside its caller's transaction: its connection is the caller's)."""
+    if getattr(getattr(task, "request", None), "is_eager", False):
+        return
+    close_old_connections()
 
 
 def ensure_filesystem_broker_dirs() -> None:

@@ -79,7 +79,10 @@ class Valuation(models.Model):
     unique index keeps it to one, and finds it without reading history)."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    asset = models.ForeignKey("assets.Asset", on_delete=models.PROTECT, related_name="valuations")
+    # The foreign keys carry no index of their own: the asset's is the prefix of valuation_asset_asof_idx, and the
+    # user and run columns, NULL on most rows (automatic valuations have no user, manual ones no run), are indexed
+    # where set only: a revaluation writes two rows per asset and pays for every index entry of both.
+    asset = models.ForeignKey("assets.Asset", on_delete=models.PROTECT, related_name="valuations", db_index=False)
     method = models.CharField(max_length=20)
     value = models.DecimalField(max_digits=28, decimal_places=6)
     currency = models.CharField(max_length=3)
@@ -87,16 +90,21 @@ class Valuation(models.Model):
     inputs = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=ValuationStatus.choices, default=ValuationStatus.DRAFT)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     recorded_by_name = models.CharField(max_length=150, help_text="The user, or system:<task> for automatic ones.")
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     status_reason = models.TextField(blank=True, default="")
     run = models.ForeignKey(
-        "valuation.RevaluationRun", on_delete=models.PROTECT, null=True, blank=True, related_name="valuations"
+        "valuation.RevaluationRun",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="valuations",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -118,7 +126,16 @@ class Valuation(models.Model):
                 fields=["asset", "as_of"], condition=models.Q(run__isnull=False), name="valuation_one_automatic_per_day"
             ),
         ]
-        indexes = [models.Index(fields=["asset", "-as_of"], name="valuation_asset_asof_idx")]
+        indexes = [
+            models.Index(fields=["asset", "-as_of"], name="valuation_asset_asof_idx"),
+            models.Index(
+                fields=["recorded_by"], condition=models.Q(recorded_by__isnull=False), name="valuation_recorded_by_idx"
+            ),
+            models.Index(
+                fields=["approved_by"], condition=models.Q(approved_by__isnull=False), name="valuation_approved_by_idx"
+            ),
+            models.Index(fields=["run"], condition=models.Q(run__isnull=False), name="valuation_run_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.asset_id} {self.as_of} {self.method}: {self.value} {self.currency} ({self.status})"
