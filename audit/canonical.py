@@ -21,9 +21,15 @@ def _normalise(value: Any) -> Any:
     return value
 
 
+def _float_or_int(text: str) -> float | int:
+    number = float(text)
+    return int(number) if number.is_integer() else number
+
+
 def to_json_value(value: Any) -> Any:
-    """Turns Decimals, UUIDs, dates and the like into plain JSON values, normalised for hashing."""
-    return _normalise(json.loads(json.dumps(value, cls=DjangoJSONEncoder)))
+    """Turns Decimals, UUIDs, dates and the like into plain JSON values, normalised for hashing: what
+    `_normalise(json.loads(json.dumps(value)))` gives, with the integral floats turned to int as they are parsed."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder), parse_float=_float_or_int)
 
 
 def format_time(moment: datetime) -> str:

@@ -1,6 +1,7 @@
 """Audit models: the event log, the head of its hash chain, and webhook subscriptions with their deliveries."""
 
 import uuid
+from typing import Any
 
 from django.db import models
 
@@ -69,21 +70,43 @@ class AuditEvent(models.Model):
 
     def hashed_fields(self) -> dict[str, object]:
         """The fields covered by `hash`, in the form they are hashed."""
-        from audit.canonical import format_time
+        return hashed_fields_of(
+            seq=self.seq, occurred_at=self.occurred_at, actor=self.actor, actor_user_id=self.actor_user_id,
+            action=self.action, object_type=self.object_type, object_id=self.object_id, before=self.before,
+            after=self.after, reason=self.reason, request_id=self.request_id,
+        )  # fmt: skip
 
-        return {
-            "seq": self.seq,
-            "occurred_at": format_time(self.occurred_at),
-            "actor": self.actor,
-            "actor_user_id": self.actor_user_id,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "before": self.before,
-            "after": self.after,
-            "reason": self.reason,
-            "request_id": self.request_id,
-        }
+
+def hashed_fields_of(
+    *,
+    seq: int,
+    occurred_at: Any,
+    actor: str,
+    actor_user_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    before: Any,
+    after: Any,
+    reason: str,
+    request_id: str,
+) -> dict[str, object]:
+    """The fields covered by an event's `hash`, in the form they are hashed, from the values themselves."""
+    from audit.canonical import format_time
+
+    return {
+        "seq": seq,
+        "occurred_at": format_time(occurred_at),
+        "actor": actor,
+        "actor_user_id": actor_user_id,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "before": before,
+        "after": after,
+        "reason": reason,
+        "request_id": request_id,
+    }
 
 
 class AuditChainHead(models.Model):

@@ -1,7 +1,8 @@
 """Audit writes. `audit_event_record` is called by every service inside its own transaction."""
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,8 +12,8 @@ from django.db.models import DateTimeField, Func
 from django.utils import timezone
 
 from audit.canonical import GENESIS_HASH, event_hash, to_json_value
-from audit.models import AuditChainHead, AuditEvent
-from rwa_service.db.rows import rows_append
+from audit.models import AuditChainHead, AuditEvent, hashed_fields_of
+from rwa_service.db.rows import rows_append, values_append
 from rwa_service.middleware import current_request_id
 
 
@@ -67,45 +68,68 @@ def audit_events_record(
     *, actor: Actor, events: Sequence[EventDraft], request_id: str | None = None, batch_size: int = 1000
 ) -> list[AuditEvent]:
     """Appends several events, one per change, in order, under one hold of the chain head: the same events, seqs
-    and hashes as as many audit_event_record calls, in a few statements (a revaluation chunk records hundreds of
-    valuations at once). Same rule: inside the transaction of the changes it records."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("audit_events_record must run inside the transaction of the change it records.")
-    if not events:
-        return []
-    request_id = request_id if request_id is not None else current_request_id()
-    with transaction.atomic(savepoint=False):  # inside the caller's transaction: a failure here rolls it all back
-        head = _locked_head()
-        if head is None:  # an empty database: create the head once, then lock it like every writer does
-            AuditChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-            head = _locked_head()
-        clock = _Clock(head.moment)
-        written, seq, prev_hash = [], head.seq, head.hash
-        for draft in events:
-            seq += 1
-            event = AuditEvent(
-                seq=seq,
-                occurred_at=clock.now(),
-                actor=actor.name,
-                actor_user_id=actor.user_id,
-                action=draft.action,
-                object_type=draft.object_type,
-                object_id=str(draft.object_id),
-                before=to_json_value(draft.before),
-                after=to_json_value(draft.after),
-                reason=draft.reason or "",
-                request_id=request_id,
-                prev_hash=prev_hash,
-            )
-            event.hash = prev_hash = event_hash(prev_hash=prev_hash, fields=event.hashed_fields(), normalised=True)
-            written.append(event)
+    and hashes as as many audit_event_record calls, in a few statements. Same rule: inside the transaction of the
+    changes it records. Returns the events written (audit_events_append writes the same without instances)."""
+    written = []
+    with _chain_head(events) as head:
+        if head is None:
+            return written
+        for row in _chained_rows(actor=actor, events=events, request_id=request_id, head=head):
+            written.append(AuditEvent(**dict(zip(_COLUMNS, row, strict=True))))
         if len(written) == 1:
             written[0].save(force_insert=True)
         else:
             rows_append(model=AuditEvent, objects=written, batch_size=batch_size)
-        head.seq, head.hash = seq, prev_hash
-        head.save(update_fields=["seq", "hash", "updated_at"])
     return written
+
+
+def audit_events_append(*, actor: Actor, events: Sequence[EventDraft], request_id: str | None = None) -> int:
+    """audit_events_record for many events at once, without a model instance per event: their rows are chained and
+    copied in as they are hashed (a revaluation chunk records hundreds of valuations). Returns how many."""
+    with _chain_head(events) as head:
+        if head is None:
+            return 0
+        rows = list(_chained_rows(actor=actor, events=events, request_id=request_id, head=head))
+        values_append(model=AuditEvent, fields=_COLUMNS, rows=rows)
+    return len(rows)
+
+
+_COLUMNS = ("seq", "occurred_at", "actor", "actor_user_id", "action", "object_type", "object_id", "before", "after",
+            "reason", "request_id", "prev_hash", "hash")  # fmt: skip
+
+
+@contextmanager
+def _chain_head(events: Sequence[EventDraft]) -> Iterator[AuditChainHead | None]:
+    """The chain head, locked for the caller's transaction (None: no events, nothing locked); on leaving, it is
+    saved naming the last event chained."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("Audit events must be recorded inside the transaction of the change they record.")
+    with transaction.atomic(savepoint=False):  # inside the caller's transaction: a failure here rolls it all back
+        head = _locked_head() if events else None
+        if events and head is None:  # an empty database: create the head once, then lock it like every writer does
+            AuditChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
+            head = _locked_head()
+        yield head
+        if events:
+            head.save(update_fields=["seq", "hash", "updated_at"])
+
+
+def _chained_rows(
+    *, actor: Actor, events: Sequence[EventDraft], request_id: str | None, head: AuditChainHead
+) -> Iterator[tuple[Any, ...]]:
+    """Each event's row (the values of _COLUMNS), its seq and hash following the head's; moves the head along."""
+    request_id = request_id if request_id is not None else current_request_id()
+    clock, seq, prev_hash = _Clock(head.moment), head.seq, head.hash
+    for draft in events:
+        seq += 1
+        values = {"seq": seq, "occurred_at": clock.now(), "actor": actor.name, "actor_user_id": actor.user_id,
+                  "action": draft.action, "object_type": draft.object_type, "object_id": str(draft.object_id),
+                  "before": to_json_value(draft.before), "after": to_json_value(draft.after),
+                  "reason": draft.reason or "", "request_id": request_id}  # fmt: skip
+        digest = event_hash(prev_hash=prev_hash, fields=hashed_fields_of(**values), normalised=True)
+        yield (*values.values(), prev_hash, digest)
+        prev_hash = head.hash = digest
+        head.seq = seq
 
 
 def _locked_head() -> AuditChainHead | None:

@@ -1,20 +1,50 @@
 """How a valuation appears in audit events."""
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from valuation.models import Valuation
 
 
 def valuation_snapshot(valuation: Valuation) -> dict[str, Any]:
+    return valuation_snapshot_of(
+        pk=valuation.pk,
+        asset_id=valuation.asset_id,
+        method=valuation.method,
+        value=valuation.value,
+        currency=valuation.currency,
+        as_of=valuation.as_of,
+        inputs=valuation.inputs,
+        status=valuation.status,
+        recorded_by_name=valuation.recorded_by_name,
+        approved_by=valuation.approved_by.get_username() if valuation.approved_by_id else None,
+    )
+
+
+def valuation_snapshot_of(
+    *,
+    pk: Any,
+    asset_id: Any,
+    method: str,
+    value: Decimal,
+    currency: str,
+    as_of: date,
+    inputs: Any,
+    status: str,
+    recorded_by_name: str,
+    approved_by: str | None,
+) -> dict[str, Any]:
+    """The same snapshot from the figures themselves (a revaluation chunk writes its rows without instances)."""
     return {
-        "id": str(valuation.pk),
-        "asset": str(valuation.asset_id),
-        "method": valuation.method,
-        "value": str(valuation.value),
-        "currency": valuation.currency,
-        "as_of": valuation.as_of.isoformat(),
-        "inputs": valuation.inputs,
-        "status": valuation.status,
-        "recorded_by": valuation.recorded_by_name,
-        "approved_by": valuation.approved_by.get_username() if valuation.approved_by_id else None,
+        "id": str(pk),
+        "asset": str(asset_id),
+        "method": method,
+        "value": str(value),
+        "currency": currency,
+        "as_of": as_of.isoformat(),
+        "inputs": inputs,
+        "status": status,
+        "recorded_by": recorded_by_name,
+        "approved_by": approved_by,
     }

@@ -38,5 +38,7 @@ def test_updates_of_assets_on_a_filled_page_stay_on_the_page():
             "WHERE id IN (SELECT id FROM assets_asset WHERE ctid < '(1,0)' LIMIT 3)"
         )
         assert cursor.rowcount == 3
-    updated, hot = (after - earlier for after, earlier in zip(_updates_of_assets_in_this_transaction(), before))
+    updated, hot = (
+        after - earlier for after, earlier in zip(_updates_of_assets_in_this_transaction(), before, strict=True)
+    )
     assert (updated, hot) == (3, 3)

@@ -1,10 +1,14 @@
 """Canonical JSON: the hash does not depend on key order or on how a database prints integral numbers."""
 
-from datetime import UTC, datetime
+import json
+import math
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from audit.canonical import event_hash, format_time, to_json_value
+from django.core.serializers.json import DjangoJSONEncoder
+
+from audit.canonical import _normalise, event_hash, format_time, to_json_value
 
 
 def test_key_order_and_integral_floats_do_not_change_the_hash():
@@ -28,3 +32,19 @@ def test_decimals_uuids_and_times_become_plain_json():
 
 def test_time_is_formatted_in_utc_with_microseconds():
     assert format_time(datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)) == "2026-01-02T03:04:05.000006Z"
+
+
+def test_json_values_are_normalised_as_the_reference_round_trip_normalises_them():
+    awkward = {
+        "floats": [1.0, -0.0, 2.5, 1e20, 1.5e-7, 2.0**70, float("inf"), -1e400],
+        "ints": [0, -3, 2**70],
+        "nested": {"x": (1.0, {"y": [3.0]}), 7: "int key", "when": date(2026, 1, 2)},
+        "decimal": Decimal("1E+3"),
+        "text": "ünïcode \u2028",
+    }
+    reference = _normalise(json.loads(json.dumps(awkward, cls=DjangoJSONEncoder)))
+    value = to_json_value(awkward)
+    assert value == reference
+    assert json.dumps(value, sort_keys=True) == json.dumps(reference, sort_keys=True)
+    assert [type(item) for item in value["floats"]] == [type(item) for item in reference["floats"]]
+    assert value["floats"][:2] == [1, 0] and isinstance(value["floats"][2], float) and math.isinf(value["floats"][6])

@@ -6,7 +6,7 @@ from django.db import DatabaseError, connection, transaction
 from audit.canonical import GENESIS_HASH, event_hash
 from audit.models import AuditChainHead, AuditEvent
 from audit.selectors import audit_chain_verify
-from audit.services import Actor, EventDraft, audit_event_record, audit_events_record
+from audit.services import Actor, EventDraft, audit_event_record, audit_events_append, audit_events_record
 from rwa_service.exceptions import Conflict
 from tests.audit.triggers import audit_triggers_disabled
 
@@ -208,6 +208,32 @@ def test_appending_several_events_at_once_chains_them_like_one_at_a_time():
         assert (event.prev_hash, event_hash(prev_hash=prev, fields=event.hashed_fields())) == (prev, event.hash)
         prev = event.hash
     assert AuditChainHead.objects.get().seq == 7 and audit_chain_verify().valid
+
+
+@pytest.mark.django_db
+def test_appending_events_without_instances_stores_what_recording_them_stores():
+    _record(1)
+    drafts = [
+        EventDraft(action="thing.changed", object_type="thing", object_id=n, before=None if n % 2 else {"n": n - 1.0},
+                   after={"n": n, "ratio": 2.5, "text": "tab\there ✓"}, reason="because" if n == 3 else "")
+        for n in range(1, 6)
+    ]  # fmt: skip
+    with transaction.atomic():
+        assert audit_events_append(actor=Actor.system("batch"), events=drafts, request_id="req-batch") == 5
+        assert audit_events_append(actor=Actor.system("batch"), events=[]) == 0
+    with transaction.atomic():
+        recorded = audit_events_record(actor=Actor.system("batch"), events=drafts, request_id="req-batch")
+    stored = list(AuditEvent.objects.order_by("seq"))
+    assert [event.seq for event in stored] == list(range(1, 12)) and [e.seq for e in recorded] == list(range(7, 12))
+    same = ["actor", "actor_user_id", "action", "object_type", "object_id", "before", "after", "reason", "request_id"]
+    for appended, again in zip(stored[1:6], stored[6:], strict=True):
+        assert [getattr(appended, name) for name in same] == [getattr(again, name) for name in same]
+    assert stored[1].before is None and stored[2].before == {"n": 1} and stored[3].reason == "because"
+    prev = GENESIS_HASH
+    for event in stored:
+        assert (event.prev_hash, event_hash(prev_hash=prev, fields=event.hashed_fields())) == (prev, event.hash)
+        prev = event.hash
+    assert AuditChainHead.objects.get().seq == 11 and audit_chain_verify().valid
 
 
 @pytest.mark.django_db

@@ -4,9 +4,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from assets.models import Asset
 from rwa_service.exceptions import ValidationFailed
-from valuation.methods.base import Computed, PriceSource, ValuationMethod
+from valuation.methods.base import AssetLike, Computed, PriceSource, ValuationMethod
 from valuation.methods.inputs import decimal_input
 from valuation.methods.registry import register
 
@@ -17,7 +16,7 @@ class Appraisal(ValuationMethod):
     label = "Appraisal (manual)"
     manual = True
 
-    def validate(self, inputs: dict[str, Any], *, asset: Asset) -> dict[str, Any]:
+    def validate(self, inputs: dict[str, Any], *, asset: AssetLike) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
         value = decimal_input(inputs, "value", errors, minimum=Decimal(0))
         currency = str(inputs.get("currency") or asset.currency).upper()
@@ -31,5 +30,5 @@ class Appraisal(ValuationMethod):
                 cleaned[note] = str(inputs[note])[:500]
         return cleaned
 
-    def compute(self, *, asset: Asset, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
+    def compute(self, *, asset: AssetLike, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
         return Computed(value=Decimal(inputs["value"]), currency=inputs["currency"], inputs=dict(inputs))

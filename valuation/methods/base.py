@@ -2,17 +2,18 @@
 
 A method is one class: a `code`, whether it is `manual` (a person's figure, which a second valuer must approve), a
 `validate(inputs)` that returns the cleaned inputs or raises ValidationFailed naming each bad field, and a
-`compute(...)` that returns the value, and optionally `prefetches` (what compute reads per asset, loaded for a
-whole revaluation chunk at once). Registering it (valuation.methods.registry.register) is all it takes to offer it
-through the services, the API, the admin and revaluation runs.
+`compute(...)` that returns the value, and optionally `prefetch` (what compute reads per asset, loaded for a
+whole revaluation chunk at once). Methods read an asset's `pk`, `asset_type`, `currency` and `metadata`: they are
+given an Asset, or in a revaluation chunk an AssetFacts holding just those. Registering it
+(valuation.methods.registry.register) is all it takes to offer it through the services, the API, the admin and
+revaluation runs.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
-
-from django.db.models import Prefetch
 
 from assets.models import Asset
 
@@ -25,6 +26,20 @@ class PriceSource(Protocol):
 
     def convert(self, *, amount: Decimal, from_currency: str, to_currency: str, as_of: date) -> Decimal:
         """`amount` in another currency through the FX series; ValuationError if no rate is known."""
+
+
+@dataclass(eq=False)
+class AssetFacts:
+    """What the methods read of an asset, without a model instance (a revaluation chunk loads thousands); a
+    method's `prefetch` may attach more to it, as it would to an Asset."""
+
+    pk: Any
+    asset_type: str
+    currency: str
+    metadata: Any
+
+
+AssetLike = Asset | AssetFacts
 
 
 @dataclass(frozen=True)
@@ -44,15 +59,14 @@ class ValuationMethod:
     label: ClassVar[str] = ""
     manual: ClassVar[bool] = False
 
-    def validate(self, inputs: dict[str, Any], *, asset: Asset) -> dict[str, Any]:
+    def validate(self, inputs: dict[str, Any], *, asset: AssetLike) -> dict[str, Any]:
         """The cleaned inputs (JSON-ready); ValidationFailed with `errors` per field otherwise."""
         raise NotImplementedError
 
-    def compute(self, *, asset: Asset, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
+    def compute(self, *, asset: AssetLike, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
         """The value as of `as_of`; ValuationError (a clear reason) when it cannot be computed."""
         raise NotImplementedError
 
-    def prefetches(self, *, as_of: date) -> list[Prefetch]:
-        """Optional: what `compute` reads about an asset from the database, as prefetch_related look-ups, so a
-        revaluation chunk loads it for all its assets in one query instead of one per asset. None by default."""
-        return []
+    def prefetch(self, *, assets: Sequence[AssetLike], as_of: date) -> None:
+        """Optional: load what `compute` reads about these assets from the database in a query or two and attach it
+        to them, so a revaluation chunk makes no query per asset. Nothing by default."""

@@ -12,10 +12,9 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from assets.asset_types import AssetType
-from assets.models import Asset
 from rwa_service.exceptions import ValidationFailed
 from valuation.errors import ValuationError
-from valuation.methods.base import Computed, PriceSource, ValuationMethod
+from valuation.methods.base import AssetLike, Computed, PriceSource, ValuationMethod
 from valuation.methods.common import PRECISION, money
 from valuation.methods.inputs import currency_input, date_input, decimal_input
 from valuation.methods.registry import register
@@ -67,7 +66,7 @@ class DiscountedCashFlows(ValuationMethod):
     label = "Discounted cash flows"
     manual = False
 
-    def validate(self, inputs: dict[str, Any], *, asset: Asset) -> dict[str, Any]:
+    def validate(self, inputs: dict[str, Any], *, asset: AssetLike) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
         rate = decimal_input(inputs, "discount_rate", errors)
         if rate is not None and rate <= -1:
@@ -90,7 +89,7 @@ class DiscountedCashFlows(ValuationMethod):
             raise ValidationFailed("The discounted-cash-flow inputs are invalid.", errors=errors)
         return cleaned
 
-    def compute(self, *, asset: Asset, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
+    def compute(self, *, asset: AssetLike, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
         rate = Decimal(inputs["discount_rate"])
         recorded: dict[str, Any] = {"discount_rate": inputs["discount_rate"], "currency": inputs["currency"]}
         if inputs.get("cash_flows") is not None:
@@ -135,7 +134,7 @@ class DiscountedCashFlows(ValuationMethod):
 
     @staticmethod
     def _scheduled_flows(
-        *, asset: Asset, as_of: date, frequency: str | None
+        *, asset: AssetLike, as_of: date, frequency: str | None
     ) -> tuple[list[tuple[date, Decimal]], dict[str, Any]]:
         """The coupons and principal after `as_of` that the fixed-income or private-credit metadata describes."""
         metadata = asset.metadata if isinstance(asset.metadata, dict) else {}

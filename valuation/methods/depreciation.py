@@ -8,9 +8,8 @@ from datetime import date
 from decimal import Decimal, localcontext
 from typing import Any
 
-from assets.models import Asset
 from rwa_service.exceptions import ValidationFailed
-from valuation.methods.base import Computed, PriceSource, ValuationMethod
+from valuation.methods.base import AssetLike, Computed, PriceSource, ValuationMethod
 from valuation.methods.common import PRECISION, money
 from valuation.methods.inputs import currency_input, date_input, decimal_input, positive_decimal_input
 from valuation.methods.registry import register
@@ -24,7 +23,7 @@ class StraightLineDepreciation(ValuationMethod):
     label = "Straight-line depreciation"
     manual = False
 
-    def validate(self, inputs: dict[str, Any], *, asset: Asset) -> dict[str, Any]:
+    def validate(self, inputs: dict[str, Any], *, asset: AssetLike) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
         cost = decimal_input(inputs, "cost", errors, minimum=Decimal(0))
         salvage = decimal_input(inputs, "salvage_value", errors, minimum=Decimal(0))
@@ -43,7 +42,7 @@ class StraightLineDepreciation(ValuationMethod):
             "currency": currency,
         }
 
-    def compute(self, *, asset: Asset, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
+    def compute(self, *, asset: AssetLike, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
         cost, salvage = Decimal(inputs["cost"]), Decimal(inputs["salvage_value"])
         life = Decimal(inputs["useful_life_years"])
         elapsed_days = max((as_of - date.fromisoformat(inputs["in_service"])).days, 0)

@@ -4,16 +4,18 @@ value = appraisal value × index(as_of) / index(appraisal date), each level the 
 date. The currency is the appraisal's.
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, QuerySet
 
-from assets.models import Asset
+from rwa_service.db.lookups import AnyOf
 from rwa_service.exceptions import ValidationFailed
 from valuation.errors import ValuationError
-from valuation.methods.base import Computed, PriceSource, ValuationMethod
+from valuation.methods.base import AssetLike, Computed, PriceSource, ValuationMethod
 from valuation.methods.common import PRECISION, money, require_kind, series_of
 from valuation.methods.inputs import series_code_input
 from valuation.methods.registry import register
@@ -29,13 +31,23 @@ def _appraisals_until(as_of: date) -> QuerySet[Valuation]:
     ).order_by("-as_of", "-approved_at", "-created_at")
 
 
-def last_appraisal(*, asset: Asset, as_of: date) -> Valuation | None:
+@dataclass(frozen=True)
+class PriorAppraisal:
+    """What the index method reads of an appraisal (prefetched for a chunk without model instances)."""
+
+    pk: Any
+    as_of: date
+    value: Decimal
+    currency: str
+
+
+def last_appraisal(*, asset: AssetLike, as_of: date) -> Valuation | PriorAppraisal | None:
     """The asset's latest approved appraisal dated on or before `as_of`: from the list a revaluation chunk
-    prefetched (IndexMethod.prefetches, made with this `as_of`) when there is one, else one query."""
+    prefetched (IndexMethod.prefetch, made with this `as_of`) when there is one, else one query."""
     prefetched = getattr(asset, PRIOR_APPRAISALS, None)
     if prefetched is not None:
         return next((appraisal for appraisal in prefetched if appraisal.as_of <= as_of), None)
-    return _appraisals_until(as_of).filter(asset=asset).first()
+    return _appraisals_until(as_of).filter(asset_id=asset.pk).first()
 
 
 @register
@@ -44,18 +56,22 @@ class IndexMethod(ValuationMethod):
     label = "Last appraisal moved by a price index"
     manual = False
 
-    def validate(self, inputs: dict[str, Any], *, asset: Asset) -> dict[str, Any]:
+    def validate(self, inputs: dict[str, Any], *, asset: AssetLike) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
         series = series_code_input(inputs, "series", errors)
         if errors:
             raise ValidationFailed("The index method's inputs are invalid.", errors=errors)
         return {"series": series}
 
-    def prefetches(self, *, as_of: date) -> list[Prefetch]:
-        wanted = _appraisals_until(as_of).only("id", "asset_id", "as_of", "value", "currency", "approved_at")
-        return [Prefetch("valuations", queryset=wanted, to_attr=PRIOR_APPRAISALS)]
+    def prefetch(self, *, assets: Sequence[AssetLike], as_of: date) -> None:
+        found: dict[str, list[PriorAppraisal]] = {str(asset.pk): [] for asset in assets}
+        wanted = _appraisals_until(as_of).filter(AnyOf(F("asset_id"), list(found)))
+        for pk, asset_id, day, value, currency in wanted.values_list("pk", "asset_id", "as_of", "value", "currency"):
+            found[str(asset_id)].append(PriorAppraisal(pk=pk, as_of=day, value=value, currency=currency))
+        for asset in assets:
+            setattr(asset, PRIOR_APPRAISALS, found[str(asset.pk)])
 
-    def compute(self, *, asset: Asset, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
+    def compute(self, *, asset: AssetLike, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
         code = inputs["series"]
         appraisal = last_appraisal(asset=asset, as_of=as_of)
         if appraisal is None:

@@ -10,16 +10,15 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from assets.asset_types import AssetType
-from assets.models import Asset
 from rwa_service.exceptions import ValidationFailed
-from valuation.methods.base import Computed, PriceSource, ValuationMethod
+from valuation.methods.base import AssetLike, Computed, PriceSource, ValuationMethod
 from valuation.methods.common import PRECISION, money, require_kind, series_of
 from valuation.methods.inputs import currency_input, positive_decimal_input, series_code_input
 from valuation.methods.registry import register
 from valuation.models import SeriesKind
 
 
-def _with_metadata_defaults(inputs: dict[str, Any], asset: Asset) -> dict[str, Any]:
+def _with_metadata_defaults(inputs: dict[str, Any], asset: AssetLike) -> dict[str, Any]:
     """A commodity's metadata supplies the quantity and series the inputs leave out."""
     if asset.asset_type != AssetType.COMMODITY or not isinstance(asset.metadata, dict):
         return inputs
@@ -33,7 +32,7 @@ class MarketPrice(ValuationMethod):
     label = "Quantity × market price"
     manual = False
 
-    def validate(self, inputs: dict[str, Any], *, asset: Asset) -> dict[str, Any]:
+    def validate(self, inputs: dict[str, Any], *, asset: AssetLike) -> dict[str, Any]:
         inputs = _with_metadata_defaults(inputs, asset)
         errors: dict[str, list[str]] = {}
         quantity = positive_decimal_input(inputs, "quantity", errors)
@@ -43,7 +42,7 @@ class MarketPrice(ValuationMethod):
             raise ValidationFailed("The market method's inputs are invalid.", errors=errors)
         return {"quantity": str(quantity), "series": series, "currency": currency}
 
-    def compute(self, *, asset: Asset, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
+    def compute(self, *, asset: AssetLike, as_of: date, inputs: dict[str, Any], prices: PriceSource) -> Computed:
         code, currency = inputs["series"], inputs["currency"]
         quantity = Decimal(inputs["quantity"])
         series = series_of(prices, code)

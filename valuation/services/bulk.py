@@ -2,32 +2,34 @@
 
 The result is what valuation_record would give asset by asset (same valuations, statuses, current valuation and
 audit events, in asset order) for a fraction of the round trips: the assets are locked together in primary-key
-order, their policies, prior valuations and whatever the methods read (ValuationMethod.prefetches) are loaded in one
-query each, the values are computed in Python, and the writes are one UPDATE of the superseded valuations, one
-INSERT of the new ones, one UPDATE of the assets' current valuation and one append of their events. An asset whose
-method fails is a failure with its reason; the others are valued. The chunk commits whole or not at all.
+order, their policies, prior valuations and whatever the methods read (ValuationMethod.prefetch) are loaded in one
+query each, as values rather than model instances, the values are computed in Python by the same method classes,
+and the writes are one UPDATE of the superseded valuations, one COPY of the new ones, one UPDATE of the assets'
+current valuation and one COPY of their events (chained and hashed as audit_event_record would, without a model
+instance per row). An asset whose method fails is a failure with its reason; the others are valued. The chunk
+commits whole or not at all.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery, prefetch_related_objects
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from assets.models import Asset
-from audit.services import Actor, EventDraft, audit_events_record
+from audit.services import Actor, EventDraft, audit_events_append
+from rwa_service.db.ids import uuid7
 from rwa_service.db.lookups import AnyOf
-from rwa_service.db.rows import rows_append
+from rwa_service.db.rows import values_append
 from rwa_service.exceptions import NotFound, ValidationFailed
 from valuation.errors import ValuationError
 from valuation.methods import method_for
-from valuation.methods.base import PriceSource
-from valuation.models import RevaluationFailure, RevaluationRun, Valuation, ValuationPolicy, ValuationStatus
-from valuation.snapshots import valuation_snapshot
-
-_BATCH = 1000  # rows per INSERT
+from valuation.methods.base import AssetFacts, Computed, PriceSource
+from valuation.models import RevaluationFailure, RevaluationRun, Valuation, ValuationStatus
+from valuation.snapshots import valuation_snapshot_of
 
 
 @dataclass
@@ -43,50 +45,55 @@ def failure_reason(exc: ValuationError | ValidationFailed | NotFound) -> str:
     return exc.detail if not exc.errors else f"{exc.detail} {exc.errors}"
 
 
-# What a revaluation reads of an asset and its policy (the methods read the type, currency and metadata): the rest of
-# the row, description and audit fields included, is never loaded. A method reading another field would cost one
-# query per asset; tests/valuation/test_bulk.py counts a chunk's queries for every method.
-_ASSET_FIELDS = ("id", "asset_type", "currency", "metadata", "valuation_policy__method", "valuation_policy__inputs")
-
-
-def _locked_assets(*, asset_ids: Sequence[str], run: RevaluationRun) -> list[Asset]:
-    """The chunk's assets, locked in primary-key order, with their policies and whatever their methods read."""
+def _locked_assets(*, asset_ids: Sequence[str], as_of: date) -> list[tuple[AssetFacts, str | None, Any]]:
+    """The chunk's assets, locked in primary-key order, each with its policy's method and inputs (None, None
+    without a policy) and whatever its method prefetches. Read as values, not model instances: the methods read
+    the type, currency and metadata (AssetFacts), and a method reading another field needs it added here."""
     locked = Asset.objects.select_for_update(no_key=True, of=("self",)).filter(AnyOf(F("pk"), asset_ids)).order_by("pk")
-    assets = list(locked.select_related("valuation_policy").only(*_ASSET_FIELDS))
-    codes = {asset.valuation_policy.method for asset in assets if hasattr(asset, "valuation_policy")}
-    lookups = {}
-    for code in codes:
+    chunk = [
+        (AssetFacts(pk=pk, asset_type=asset_type, currency=currency, metadata=metadata), method, inputs)
+        for pk, asset_type, currency, metadata, method, inputs in locked.values_list(
+            "pk", "asset_type", "currency", "metadata", "valuation_policy__method", "valuation_policy__inputs"
+        )
+    ]
+    by_method: dict[str, list[AssetFacts]] = {}
+    for asset, method, _ in chunk:
+        if method is not None:
+            by_method.setdefault(method, []).append(asset)
+    for code, assets in by_method.items():
         try:
             method = method_for(code)
         except ValidationFailed:
             continue  # an unknown method fails its assets one by one, with the reason
-        for lookup in method.prefetches(as_of=run.as_of):
-            lookups.setdefault(lookup.to_attr or lookup.prefetch_to, lookup)
-    prefetch_related_objects(assets, *lookups.values())
-    return assets
+        method.prefetch(assets=assets, as_of=as_of)
+    return chunk
 
 
 def _compute(
-    *, asset: Asset, policy: ValuationPolicy | None, run: RevaluationRun, prices: PriceSource, actor: Actor, now: Any
-) -> Valuation:
-    if policy is None:
+    *, asset: AssetFacts, code: str | None, inputs: Any, run: RevaluationRun, prices: PriceSource
+) -> tuple[str, Computed]:
+    if code is None:
         raise ValuationError("The asset no longer has a valuation policy.", code="no_policy")
-    method = method_for(policy.method)
+    method = method_for(code)
     if method.manual:
         raise ValidationFailed("A revaluation run cannot record a manual valuation.", errors={"method": [method.code]})
-    cleaned = method.validate(policy.inputs or {}, asset=asset)
-    computed = method.compute(asset=asset, as_of=run.as_of, inputs=cleaned, prices=prices)
-    return Valuation(
-        asset=asset,
-        method=method.code,
-        value=computed.value,
-        currency=computed.currency,
-        as_of=run.as_of,
-        inputs=computed.inputs,
-        recorded_by_name=actor.name,
-        approved_at=now,
-        run=run,
-    )
+    cleaned = method.validate(inputs or {}, asset=asset)
+    return method.code, method.compute(asset=asset, as_of=run.as_of, inputs=cleaned, prices=prices)
+
+
+# The columns of a run's valuation, in the order _valuation_row gives them.
+_VALUATION_FIELDS = ("id", "asset_id", "method", "value", "currency", "as_of", "inputs", "status", "recorded_by_id",
+                     "recorded_by_name", "approved_by_id", "approved_at", "status_reason", "run_id", "created_at",
+                     "updated_at")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _NewValuation:
+    pk: Any
+    asset_id: Any
+    method: str
+    computed: Computed
+    status: str
 
 
 @transaction.atomic
@@ -97,7 +104,7 @@ def valuations_record_for_run(
     transaction (see the module docstring). An IntegrityError means a concurrent writer got in first (a manual
     valuation of the same asset and date): the caller then values the chunk asset by asset."""
     asset_ids = [str(asset_id) for asset_id in asset_ids]
-    assets = _locked_assets(asset_ids=asset_ids, run=run)
+    chunk = _locked_assets(asset_ids=asset_ids, as_of=run.as_of)
     valued_already, current = set(), {}
     for pk, asset_id, as_of, status, run_id in (
         Valuation.objects.filter(AnyOf(F("asset_id"), asset_ids))
@@ -108,50 +115,54 @@ def valuations_record_for_run(
             valued_already.add(str(asset_id))
         if status == ValuationStatus.APPROVED:
             current[str(asset_id)] = (pk, as_of)
-    outcome, new, now = ChunkOutcome(skipped=len(valued_already)), [], timezone.now()
-    for asset in assets:
+    outcome, new, superseded, now = ChunkOutcome(skipped=len(valued_already)), [], [], timezone.now()
+    for asset, code, inputs in chunk:
         key = str(asset.pk)
         if key in valued_already:
             continue
         try:
-            policy = getattr(asset, "valuation_policy", None)
-            valuation = _compute(asset=asset, policy=policy, run=run, prices=prices, actor=actor, now=now)
+            method, computed = _compute(asset=asset, code=code, inputs=inputs, run=run, prices=prices)
         except (ValuationError, ValidationFailed, NotFound) as exc:
             outcome.failures[key] = failure_reason(exc)
             continue
         previous = current.get(key)
-        valuation.status = (  # a later current valuation stays current; this one is recorded and superseded at once
-            ValuationStatus.SUPERSEDED if previous and previous[1] > run.as_of else ValuationStatus.APPROVED
-        )
-        new.append((valuation, previous))
-    approved = [(valuation, previous) for valuation, previous in new if valuation.status == ValuationStatus.APPROVED]
-    superseded = [previous[0] for _, previous in approved if previous]
+        if previous and previous[1] > run.as_of:  # a later current valuation stays current; this one is superseded
+            status = ValuationStatus.SUPERSEDED
+        else:
+            status = ValuationStatus.APPROVED
+            if previous:
+                superseded.append(previous[0])
+        new.append(_NewValuation(pk=uuid7(), asset_id=asset.pk, method=method, computed=computed, status=status))
     if superseded:
         Valuation.objects.filter(AnyOf(F("pk"), superseded)).update(status=ValuationStatus.SUPERSEDED, updated_at=now)
-    valuations = [valuation for valuation, _ in new]
-    rows_append(model=Valuation, objects=valuations, batch_size=_BATCH)
-    made_current = [valuation.asset_id for valuation in valuations if valuation.status == ValuationStatus.APPROVED]
+    values_append(model=Valuation, fields=_VALUATION_FIELDS, rows=[_valuation_row(v, actor, run, now) for v in new])
+    made_current = [valuation.asset_id for valuation in new if valuation.status == ValuationStatus.APPROVED]
     if made_current:  # the asset rows are locked: see valuation.services.valuations
         current_of = Valuation.objects.filter(asset_id=OuterRef("pk"), status=ValuationStatus.APPROVED)
         Asset.objects.filter(AnyOf(F("pk"), made_current)).update(
             current_valuation_ref=Subquery(current_of.values("pk")[:1])
         )
     _record_failures(run=run, asset_ids=asset_ids, failures=outcome.failures)
-    audit_events_record(
-        actor=actor,
-        events=[
-            EventDraft(
-                action="valuation.recorded",
-                object_type="valuation",
-                object_id=valuation.pk,
-                before=None,
-                after=valuation_snapshot(valuation),
-            )  # fmt: skip
-            for valuation in valuations
-        ],
-    )
-    outcome.valued = len(valuations)
+    audit_events_append(actor=actor, events=[_recorded_event(valuation, actor, run) for valuation in new])
+    outcome.valued = len(new)
     return outcome
+
+
+def _valuation_row(valuation: _NewValuation, actor: Actor, run: RevaluationRun, now: datetime) -> tuple[Any, ...]:
+    computed = valuation.computed
+    return (valuation.pk, valuation.asset_id, valuation.method, computed.value, computed.currency, run.as_of,
+            computed.inputs, valuation.status, None, actor.name, None, now, "", run.pk, now, now)  # fmt: skip
+
+
+def _recorded_event(valuation: _NewValuation, actor: Actor, run: RevaluationRun) -> EventDraft:
+    computed = valuation.computed
+    after = valuation_snapshot_of(
+        pk=valuation.pk, asset_id=valuation.asset_id, method=valuation.method, value=computed.value,
+        currency=computed.currency, as_of=run.as_of, inputs=computed.inputs, status=valuation.status,
+        recorded_by_name=actor.name, approved_by=None,
+    )  # fmt: skip
+    return EventDraft(action="valuation.recorded", object_type="valuation", object_id=valuation.pk, before=None,
+                      after=after)  # fmt: skip
 
 
 def _record_failures(*, run: RevaluationRun, asset_ids: list[str], failures: dict[str, str]) -> None:

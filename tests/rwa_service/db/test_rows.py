@@ -1,5 +1,5 @@
-"""rows_append: COPY on PostgreSQL (bulk_create elsewhere) stores exactly what bulk_create stores, awkward text
-included, and refuses rows without a primary key."""
+"""rows_append and values_append: COPY on PostgreSQL (bulk_create elsewhere) stores exactly what bulk_create
+stores, awkward text included; rows_append refuses rows without a primary key, values_append names unknown fields."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from rwa_service.db.rows import rows_append
+from rwa_service.db.ids import uuid7
+from rwa_service.db.rows import rows_append, values_append
 from valuation.models import RevaluationFailure, RevaluationRun, Valuation, ValuationStatus
 
 AWKWARD = "tab\there, new\nline, back\\slash, \"quotes\", 'single', NULL, \\N, émoji ✓, comma,"
@@ -78,3 +79,39 @@ def test_rows_without_a_primary_key_are_refused_and_nothing_is_written(make_asse
         rows_append(model=RevaluationFailure, objects=[RevaluationFailure(run=run, asset=asset, reason="r")])
     assert not RevaluationFailure.objects.exists()
     rows_append(model=Valuation, objects=[])  # nothing to do
+
+
+def _as_values(valuations: list[Valuation]) -> tuple[list[str], list[tuple]]:
+    fields = ["id", "asset_id", *FIELDS, "created_at", "updated_at"]
+    return fields, [tuple(getattr(v, name) for name in fields[:-2]) + (MOMENT, MOMENT) for v in valuations]
+
+
+@pytest.mark.django_db
+def test_values_appended_read_back_equal_to_rows_bulk_created(make_asset):
+    asset = make_asset("approved")
+    given, created = _valuations(asset, "values"), _valuations(asset, "values")
+    for valuation in given:
+        valuation.pk = uuid7()
+    fields, rows = _as_values(given)
+    with CaptureQueriesContext(connection) as queries:
+        values_append(model=Valuation, fields=fields, rows=rows)
+    assert len(queries) == 1
+    Valuation.objects.bulk_create(created)
+    for mine, theirs in zip(given, created, strict=True):
+        a, b = Valuation.objects.get(pk=mine.pk), Valuation.objects.get(pk=theirs.pk)
+        assert [getattr(a, name) for name in FIELDS] == [getattr(b, name) for name in FIELDS]
+        assert a.inputs["note"] == AWKWARD and a.asset_id == asset.pk
+
+
+@pytest.mark.django_db
+def test_values_for_a_field_the_model_lacks_are_refused_and_nothing_is_written(make_asset):
+    asset = make_asset("approved")
+    fields, rows = _as_values(_valuations(asset, "unknown"))
+    if connection.vendor == "postgresql":
+        with pytest.raises(ValueError, match="no column"):
+            values_append(model=Valuation, fields=[*fields[:-1], "colour"], rows=rows)
+    else:
+        with pytest.raises(TypeError):
+            values_append(model=Valuation, fields=[*fields[:-1], "colour"], rows=rows)
+    assert not Valuation.objects.filter(inputs__nested__tag="unknown").exists()
+    values_append(model=Valuation, fields=fields, rows=[])  # nothing to do
