@@ -237,6 +237,24 @@ def test_appending_events_without_instances_stores_what_recording_them_stores():
 
 
 @pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's deferred constraints")
+def test_appending_events_runs_the_deferred_checks_before_locking_the_chain_head_then_defers_again(django_user_model):
+    from django.db import IntegrityError
+
+    draft = EventDraft(action="a", object_type="t", object_id=1, before=None, after=None)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        # a row whose foreign key is wrong: checked at COMMIT by default, here by the append, before the head
+        cursor.execute("INSERT INTO auth_user_groups (user_id, group_id) VALUES (-1, -1)")
+        audit_events_append(actor=Actor.system("t"), events=[draft])
+        pytest.fail("the append ran with the transaction's deferred checks still pending")
+    with transaction.atomic(), connection.cursor() as cursor:
+        audit_events_append(actor=Actor.system("t"), events=[draft])
+        cursor.execute("INSERT INTO auth_user_groups (user_id, group_id) VALUES (-1, -1)")  # deferred again
+        cursor.execute("DELETE FROM auth_user_groups WHERE user_id = -1")
+    assert AuditChainHead.objects.get().seq == 1 and audit_chain_verify().valid
+
+
+@pytest.mark.django_db
 def test_appending_several_events_rolls_back_with_the_change_and_leaves_no_gap():
     _record(1)
     drafts = [EventDraft(action="a", object_type="t", object_id=n, before=None, after=None) for n in range(3)]

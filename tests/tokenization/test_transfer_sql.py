@@ -144,3 +144,24 @@ def test_storing_an_answer_under_a_key_this_request_does_not_hold_fails_the_whol
         sql_transfer(slot)
     assert (LedgerEntry.objects.count(), AuditEvent.objects.count()) == before
     assert sql_transfer.sender_account().balance == 100
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL transfer functions")
+def test_the_deferred_checks_run_in_the_post_call_before_the_chain_head_is_locked(users, make_token, funded, settings):
+    """tokenization migration 0008: a wrong foreign key written earlier in the transaction fails the transfer's
+    post call (checked before its audit append), not the COMMIT, and no event is chained for it."""
+    from django.db import IntegrityError
+
+    settings.LEDGER_SQL_TRANSFERS = True
+    token = make_token()
+    alice, bob = funded(token, 100), funded(token)
+    events = AuditEvent.objects.count()
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO auth_user_groups (user_id, group_id) VALUES (-1, -1)")
+        token_transfer(caller=users["operator"], token_id=token.pk, from_wallet=alice.pk, to_wallet=bob.pk, amount=5)
+        pytest.fail("the transfer's post call returned with the transaction's deferred checks still pending")
+    assert AuditEvent.objects.count() == events and not LedgerEntry.objects.filter(amount=5).exists()
+    entry = token_transfer(
+        caller=users["operator"], token_id=token.pk, from_wallet=alice.pk, to_wallet=bob.pk, amount=5
+    )
+    assert entry.amount == 5 and audit_chain_verify().valid
