@@ -79,9 +79,13 @@ class Valuation(models.Model):
     unique index keeps it to one, and finds it without reading history)."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    # The foreign keys carry no index of their own: the asset's is the prefix of valuation_asset_asof_idx, and the
-    # user and run columns, NULL on most rows (automatic valuations have no user, manual ones no run), are indexed
-    # where set only: a revaluation writes two rows per asset and pays for every index entry of both.
+    # The foreign keys carry no index of their own: the asset's is the prefix of valuation_asset_asof_idx; the user
+    # columns, NULL on automatic valuations, are indexed where set only (a revaluation writes two rows per asset and
+    # pays for every index entry of both); the run's valuations are found by asset and date through
+    # valuation_one_automatic_per_day. No index on the run alone: a partial one (run set) looked empty to the planner
+    # until the next ANALYZE and was chosen for every "valued by a run" count of a running revaluation, each a scan
+    # of the whole run so far (363 ms a chunk at 600,000 assets). Runs are not deleted in practice; refusing to
+    # delete one with valuations (PROTECT) reads the table.
     asset = models.ForeignKey("assets.Asset", on_delete=models.PROTECT, related_name="valuations", db_index=False)
     method = models.CharField(max_length=20)
     value = models.DecimalField(max_digits=28, decimal_places=6)
@@ -134,7 +138,6 @@ class Valuation(models.Model):
             models.Index(
                 fields=["approved_by"], condition=models.Q(approved_by__isnull=False), name="valuation_approved_by_idx"
             ),
-            models.Index(fields=["run"], condition=models.Q(run__isnull=False), name="valuation_run_idx"),
         ]
 
     def __str__(self) -> str:
