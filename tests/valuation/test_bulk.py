@@ -126,8 +126,9 @@ def test_the_number_of_queries_does_not_grow_with_the_chunk(index_book):
         counts.append(len(queries))
     # assets (locked) with their policies, their prior appraisals, their valuations valued already or current,
     # series and 2 levels, supersede, insert (COPY), current ref, failures, chain head, events (COPY), head; and
-    # the savepoint pair of the transaction
-    assert counts[0] == counts[1] == 15
+    # the savepoint pair of the transaction; on PostgreSQL the deferred checks run before the chain head is locked
+    # (SET CONSTRAINTS ALL IMMEDIATE, then DEFERRED again)
+    assert counts[0] == counts[1] == (17 if connection.vendor == "postgresql" else 15)
 
 
 # method → (asset fields, policy inputs); each method reads the asset's type, currency or metadata

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -136,16 +136,31 @@ def valuations_record_for_run(
     if superseded:
         Valuation.objects.filter(AnyOf(F("pk"), superseded)).update(status=ValuationStatus.SUPERSEDED, updated_at=now)
     values_append(model=Valuation, fields=_VALUATION_FIELDS, rows=[_valuation_row(v, actor, run, now) for v in new])
-    made_current = [valuation.asset_id for valuation in new if valuation.status == ValuationStatus.APPROVED]
-    if made_current:  # the asset rows are locked: see valuation.services.valuations
-        current_of = Valuation.objects.filter(asset_id=OuterRef("pk"), status=ValuationStatus.APPROVED)
-        Asset.objects.filter(AnyOf(F("pk"), made_current)).update(
-            current_valuation_ref=Subquery(current_of.values("pk")[:1])
-        )
+    _current_refs_set(made_current={v.asset_id: v.pk for v in new if v.status == ValuationStatus.APPROVED})
     _record_failures(run=run, asset_ids=asset_ids, failures=outcome.failures)
     audit_events_append(actor=actor, events=[_recorded_event(valuation, actor, run) for valuation in new])
     outcome.valued = len(new)
     return outcome
+
+
+def _current_refs_set(*, made_current: dict[Any, Any]) -> None:
+    """Points each asset at its new current valuation (the asset rows are locked: see valuation.services.valuations):
+    on PostgreSQL the ids are sent, paired, in one UPDATE; elsewhere each asset's one approved valuation is looked up
+    (the partial unique index keeps it to one)."""
+    if not made_current:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE assets_asset AS a SET current_valuation_ref = v.ref "
+                "FROM unnest(%s::uuid[], %s::uuid[]) AS v(id, ref) WHERE a.id = v.id",
+                [list(made_current), list(made_current.values())],
+            )
+        return
+    current_of = Valuation.objects.filter(asset_id=OuterRef("pk"), status=ValuationStatus.APPROVED)
+    Asset.objects.filter(AnyOf(F("pk"), list(made_current))).update(
+        current_valuation_ref=Subquery(current_of.values("pk")[:1])
+    )
 
 
 def _valuation_row(valuation: _NewValuation, actor: Actor, run: RevaluationRun, now: datetime) -> tuple[Any, ...]:
