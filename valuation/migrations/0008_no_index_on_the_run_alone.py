@@ -8,14 +8,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('valuation', '0007_valuation_indexes_where_set'),
+        ("valuation", "0007_valuation_indexes_where_set"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='valuation',
-            name='valuation_run_idx',
+            model_name="valuation",
+            name="valuation_run_idx",
         ),
     ]
