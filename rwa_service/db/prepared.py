@@ -7,6 +7,7 @@ Python time per call. Errors come back as Django's database errors, as from any 
 Django's own cursor.
 """
 
+import contextlib
 import functools
 import time
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from typing import Any
 
 import psycopg
 from django.db import connection
+from psycopg import pq
 
 
 def prepared_row(sql: str, params: Sequence[Any]) -> tuple | None:
@@ -35,14 +37,19 @@ def _first_row(sql: str, params: Sequence[Any]) -> tuple[tuple | None, list[str]
             return cursor.fetchone(), [column[0] for column in cursor.description or ()]
     connection.ensure_connection()
     started = time.monotonic()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    raw = connection.connection
+    # The first statement of a transaction: psycopg would send BEGIN alone and wait for its answer before sending the
+    # statement. In a pipeline both go in one write, with a Sync, and come back in one round trip.
+    opens = not raw.autocommit and raw.info.transaction_status == pq.TransactionStatus.IDLE
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
 
         def execute(sql: str, params: Sequence[Any], many: bool, context: dict) -> Any:
             return cursor.execute(sql, params, prepare=True)
 
         for wrapper in reversed(connection.execute_wrappers):  # connection.execute_wrapper() sees it like any other
             execute = functools.partial(wrapper, execute)
-        execute(sql, params, False, {"connection": connection, "cursor": cursor})
+        with raw.pipeline() if opens else contextlib.nullcontext():
+            execute(sql, params, False, {"connection": connection, "cursor": cursor})
         row = cursor.fetchone()
         columns = [column.name for column in cursor.description or ()]
     if connection.queries_logged:  # past Django's cursor wrapper: logged like any statement

@@ -1,5 +1,6 @@
 """prepared_row: the row or None, the same after a rolled-back transaction (statements outlive it), errors as
-Django's database errors with the connection still usable, and logged like any query."""
+Django's database errors with the connection still usable, and logged like any query; a call that opens a transaction
+(sent with its BEGIN in one round trip on PostgreSQL) belongs to it."""
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -35,3 +36,32 @@ def test_errors_are_djangos_and_the_connection_stays_usable(make_asset):
     with CaptureQueriesContext(connection) as queries:
         assert prepared_row(SQL, [_key(asset.pk)])[1] == 1
     assert len(queries) == 1 and "version" in queries[0]["sql"]
+
+
+BUMP = f"UPDATE {Asset._meta.db_table} SET version = version + 1 WHERE id = %s RETURNING version"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_that_opens_a_transaction_commits_and_rolls_back_with_it(make_asset):
+    asset = make_asset()
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        assert prepared_row(BUMP, [_key(asset.pk)]) == (2,)  # the transaction's first statement
+        if connection.vendor == "postgresql":
+            assert connection.connection.info.transaction_status.name == "INTRANS"
+        1 / 0  # noqa: B018
+    assert Asset.objects.get(pk=asset.pk).version == 1
+    for expected in (2, 3):
+        with transaction.atomic():
+            assert prepared_row(BUMP, [_key(asset.pk)]) == (expected,)
+        assert Asset.objects.get(pk=asset.pk).version == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_in_the_call_that_opens_a_transaction_rolls_it_back_and_the_connection_goes_on(make_asset):
+    asset = make_asset()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        prepared_row("SELECT no_such_column FROM assets_asset WHERE id = %s", [_key(asset.pk)])
+    with transaction.atomic():
+        assert prepared_row(BUMP, [_key(asset.pk)]) == (2,)
+        assert prepared_row(SQL, [_key(asset.pk)])[1] == 2  # a second call of the same transaction
+    assert Asset.objects.get(pk=asset.pk).version == 2
