@@ -306,3 +306,15 @@ def test_an_event_linking_to_its_predecessor_is_accepted_past_the_services_too()
                         before=None, after=None, prev_hash=first.hash, hash="b" * 64)  # fmt: skip
     linked.save(force_insert=True)
     assert AuditEvent.objects.filter(seq=2, prev_hash=first.hash).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL function setting")
+def test_the_link_check_never_plans_a_sequential_scan_of_the_trail():
+    """audit migration 0009: the trigger's cached plan is the primary-key probe even when first planned on a small
+    table (a sequential scan planned then was kept, and read the whole trail for every event appended)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT proconfig FROM pg_proc WHERE proname = 'audit_event_links'")
+        assert cursor.fetchone()[0] == ["enable_seqscan=off"]
+    _record(3)
+    assert audit_chain_verify().valid
