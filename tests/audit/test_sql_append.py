@@ -15,6 +15,9 @@ from audit.services import Actor, audit_event_record
 from audit.sql_append import audit_append_args, audit_event_append
 
 pytestmark = pytest.mark.django_db
+_postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="audit_event_append is a PostgreSQL function"
+)
 
 _FIELDS = [
     {"actor": "alice", "actor_user_id": 7, "action": "transfer.settled", "object_type": "token",
@@ -52,6 +55,7 @@ def _append(**overrides):
     return audit_event_append(args=audit_append_args(**args))  # fmt: skip
 
 
+@_postgresql_only
 def test_events_appended_by_the_database_chain_with_those_recorded_in_python():
     with transaction.atomic():
         audit_event_record(actor=Actor.system("t"), action="a", object_type="o", object_id=1, before=None, after={})
@@ -73,6 +77,7 @@ def test_events_appended_by_the_database_chain_with_those_recorded_in_python():
     assert times == sorted(times)
 
 
+@_postgresql_only
 def test_the_database_stamps_time_under_the_head_lock_in_seq_order():
     with transaction.atomic():
         seqs = [_append() for _ in range(5)]
@@ -80,6 +85,7 @@ def test_the_database_stamps_time_under_the_head_lock_in_seq_order():
     assert times == sorted(times)
 
 
+@_postgresql_only
 def test_the_first_event_of_an_empty_chain_creates_the_head():
     AuditChainHead.objects.all().delete()
     with transaction.atomic():
@@ -95,6 +101,7 @@ def test_appending_outside_a_transaction_is_refused():
     assert not AuditEvent.objects.exists()
 
 
+@_postgresql_only
 def test_a_failure_after_the_append_rolls_the_event_back():
     with pytest.raises(ZeroDivisionError), transaction.atomic():
         _append()
