@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -46,7 +47,7 @@ def _token(token_id: Any, *, lock: bool) -> TokenClass:
     query = query.select_related("rules")  # the rules come with the token: one read
     try:
         return query.get(pk=token_id)
-    except (TokenClass.DoesNotExist, ValueError) as exc:
+    except (TokenClass.DoesNotExist, ValueError, DjangoValidationError) as exc:  # a malformed id names no token
         raise NotFound("No such token class.") from exc
 
 
