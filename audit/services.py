@@ -90,15 +90,12 @@ def audit_events_append(*, actor: Actor, events: Sequence[EventDraft], request_i
     On PostgreSQL the transaction's deferred checks (the foreign keys of the rows it wrote: a revaluation chunk's
     thousand) run before the chain head is locked rather than at COMMIT, while every other writer waits for the
     head; the default (deferred) is restored after the append."""
-    if events and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    with _chain_head(events) as head:
+    with _chain_head(events, checks_first=True) as head:
         if head is None:
             return 0
         rows = list(_chained_rows(actor=actor, events=events, request_id=request_id, head=head))
         values_append(model=AuditEvent, fields=_COLUMNS, rows=rows)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":  # every deferrable constraint is initially deferred (tested)
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     return len(rows)
@@ -109,11 +106,15 @@ _COLUMNS = ("seq", "occurred_at", "actor", "actor_user_id", "action", "object_ty
 
 
 @contextmanager
-def _chain_head(events: Sequence[EventDraft]) -> Iterator[AuditChainHead | None]:
+def _chain_head(events: Sequence[EventDraft], *, checks_first: bool = False) -> Iterator[AuditChainHead | None]:
     """The chain head, locked for the caller's transaction (None: no events, nothing locked); on leaving, it is
-    saved naming the last event chained."""
+    saved naming the last event chained. `checks_first`: on PostgreSQL the transaction's deferred checks run before
+    the head is locked (SET CONSTRAINTS ALL IMMEDIATE; the caller sets them deferred again after the append)."""
     if not connection.in_atomic_block:
         raise RuntimeError("Audit events must be recorded inside the transaction of the change they record.")
+    if events and checks_first and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     with transaction.atomic(savepoint=False):  # inside the caller's transaction: a failure here rolls it all back
         head = _locked_head() if events else None
         if events and head is None:  # an empty database: create the head once, then lock it like every writer does

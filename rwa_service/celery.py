@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery, signals
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rwa_service.settings.local")
 
@@ -25,6 +25,13 @@ def _recycle_connections(task: object = None, **kwargs: object) -> None:
     if getattr(getattr(task, "request", None), "is_eager", False):
         return
     close_old_connections()
+
+
+@signals.beat_embedded_init.connect
+def _close_connections_for_embedded_beat(**kwargs: object) -> None:
+    """`worker -B`: the embedded beat process starts without the worker's connections, as Celery's fix-up does when
+    it is not told to reuse them."""
+    connections.close_all()
 
 
 def ensure_filesystem_broker_dirs() -> None:

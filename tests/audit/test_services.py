@@ -309,12 +309,32 @@ def test_an_event_linking_to_its_predecessor_is_accepted_past_the_services_too()
 
 
 @pytest.mark.django_db
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL function setting")
-def test_the_link_check_never_plans_a_sequential_scan_of_the_trail():
-    """audit migration 0009: the trigger's cached plan is the primary-key probe even when first planned on a small
-    table (a sequential scan planned then was kept, and read the whole trail for every event appended)."""
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's cached plans")
+def test_the_link_check_reads_the_predecessor_by_key_even_when_planned_on_an_empty_trail():
+    """audit migration 0009: with the statistics of an empty trail, the trigger's cached plan was a sequential scan
+    (one per event appended, 11 of 12 here without the setting); it is the primary-key probe whatever they say."""
+
+    def sequential_scans() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'audit_auditevent'")
+            row = cursor.fetchone()
+            return row[0] if row else 0
+
     with connection.cursor() as cursor:
-        cursor.execute("SELECT proconfig FROM pg_proc WHERE proname = 'audit_event_links'")
-        assert cursor.fetchone()[0] == ["enable_seqscan=off"]
-    _record(3)
+        cursor.execute("ANALYZE audit_auditevent")  # the statistics of an empty trail; cached plans are made again
+    before = sequential_scans()
+    _record(12)  # past the plan cache's first custom plans
+    assert sequential_scans() == before
     assert audit_chain_verify().valid
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's deferred constraints")
+def test_every_deferrable_check_is_initially_deferred_so_setting_them_all_deferred_again_restores_the_default():
+    """audit_events_append and the transfer's post call run the deferred checks early, then `SET CONSTRAINTS ALL
+    DEFERRED`: right only while no deferrable constraint or trigger is initially immediate."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conname FROM pg_constraint WHERE condeferrable AND NOT condeferred")
+        assert cursor.fetchall() == []
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgdeferrable AND NOT tginitdeferred")
+        assert cursor.fetchall() == []

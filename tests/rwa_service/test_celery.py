@@ -4,6 +4,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from celery import signals
 from celery.fixups.django import DjangoWorkerFixup
 from django.db import connection
 
@@ -63,3 +64,17 @@ def test_an_eager_task_leaves_its_callers_connection_alone():
     connection.close_at = time.monotonic() - 1
     _recycle_connections(task=SimpleNamespace(request=SimpleNamespace(is_eager=True)))
     assert connection.connection is not None
+
+
+def test_the_recycling_runs_on_every_worker_tasks_start_and_end():
+    for signal in (signals.task_prerun, signals.task_postrun):
+        _backend_pid()
+        connection.close_at = time.monotonic() - 1
+        signal.send(sender=None, task=_worker_task(), task_id="t", args=(), kwargs={})
+        assert connection.connection is None
+
+
+def test_an_embedded_beat_starts_without_the_workers_connections():
+    _backend_pid()
+    signals.beat_embedded_init.send(sender=None)
+    assert connection.connection is None
