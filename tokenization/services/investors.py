@@ -6,6 +6,7 @@ from typing import Any
 import pycountry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -104,7 +105,7 @@ def investor_create(*, actor: AbstractBaseUser, values: dict[str, Any]) -> Inves
 def _locked_investor(investor_id: Any) -> Investor:
     try:
         return Investor.objects.select_for_update(no_key=True).get(pk=investor_id)
-    except (Investor.DoesNotExist, ValueError) as exc:
+    except (Investor.DoesNotExist, ValueError, DjangoValidationError) as exc:  # a malformed id names nothing
         raise NotFound("No such investor.") from exc
 
 
@@ -207,7 +208,7 @@ def wallet_create(*, actor: AbstractBaseUser, investor_id: Any, address: str) ->
 def _locked_wallet(wallet_id: Any) -> Wallet:
     try:
         return Wallet.objects.select_for_update(no_key=True).get(pk=wallet_id)
-    except (Wallet.DoesNotExist, ValueError) as exc:
+    except (Wallet.DoesNotExist, ValueError, DjangoValidationError) as exc:  # a malformed id names nothing
         raise NotFound("No such wallet.") from exc
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -113,7 +114,7 @@ def operation_retry(*, actor: AbstractBaseUser, operation_id: Any) -> Operation:
     require_role(actor, Role.OPERATOR)
     try:
         operation = Operation.objects.select_for_update(no_key=True).get(pk=operation_id)
-    except (Operation.DoesNotExist, ValueError) as exc:
+    except (Operation.DoesNotExist, ValueError, DjangoValidationError) as exc:  # a malformed id names nothing
         raise NotFound("No such operation.") from exc
     if operation.status != OperationStatus.FAILED:
         raise IllegalTransition(f"Only failed operations can be retried; this one is {operation.status}.")

@@ -5,6 +5,7 @@ from typing import Any
 
 import pycountry
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
 from assets.models import Asset, AssetStatus
@@ -110,7 +111,7 @@ def token_class_tokenize(
     cleaned_rules = _clean_rules(rules or {})
     try:
         asset = Asset.objects.select_for_update(no_key=True).get(pk=asset_id)
-    except (Asset.DoesNotExist, ValueError) as exc:
+    except (Asset.DoesNotExist, ValueError, DjangoValidationError) as exc:  # a malformed id names nothing
         raise NotFound("No such asset.") from exc
     if asset.status not in (AssetStatus.APPROVED, AssetStatus.TOKENIZED):
         raise IllegalTransition(f"Only approved assets can be tokenized; this one is {asset.status}.")
@@ -147,7 +148,7 @@ def token_class_tokenize(
 def _locked_token(token_id: Any) -> TokenClass:
     try:
         return TokenClass.objects.select_for_update(no_key=True).get(pk=token_id)
-    except (TokenClass.DoesNotExist, ValueError) as exc:
+    except (TokenClass.DoesNotExist, ValueError, DjangoValidationError) as exc:  # a malformed id names nothing
         raise NotFound("No such token class.") from exc
 
 
