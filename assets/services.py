@@ -21,10 +21,10 @@ from assets.models import Asset, AssetReferenceCounter, AssetStatus, Document, D
 from assets.snapshots import asset_snapshot, document_snapshot
 from audit.services import Actor, audit_event_record
 from rwa_service.accounts.roles import Role, user_has_role
+from rwa_service.db.found import one_or_not_found
 from rwa_service.exceptions import (
     Conflict,
     IllegalTransition,
-    NotFound,
     PayloadTooLarge,
     PermissionRefused,
     PreconditionFailed,
@@ -97,10 +97,7 @@ def _next_reference(*, asset_type: str) -> str:
 
 
 def _locked_asset(*, asset_id: UUID | str) -> Asset:
-    try:
-        return Asset.objects.select_for_update(no_key=True).get(pk=asset_id)
-    except (Asset.DoesNotExist, ValueError) as exc:
-        raise NotFound("No such asset.") from exc
+    return one_or_not_found(Asset.objects.select_for_update(no_key=True), "No such asset.", pk=asset_id)
 
 
 def _check_version(*, asset: Asset, expected_version: int | None) -> None:
@@ -431,10 +428,9 @@ def document_remove(
     """Marks a document removed (who, when, why); the row and its hash stay for the record."""
     _require_role(actor, Role.OPERATOR)
     asset = _locked_asset(asset_id=asset_id)
-    try:
-        document = asset.documents.select_for_update(no_key=True).get(pk=document_id, removed_at__isnull=True)
-    except (Document.DoesNotExist, ValueError) as exc:
-        raise NotFound("No such document.") from exc
+    document = one_or_not_found(
+        asset.documents.select_for_update(no_key=True), "No such document.", pk=document_id, removed_at__isnull=True
+    )
     _check_documents_open(asset=asset)
     before = document_snapshot(document)
     document.removed_at, document.removed_by, document.removal_reason = timezone.now(), actor, (reason or "").strip()

@@ -9,6 +9,7 @@ from assets.models import Asset, AssetStatus, Document
 from audit.models import AuditEvent
 from rwa_service.exceptions import (
     IllegalTransition,
+    NotFound,
     PayloadTooLarge,
     PermissionRefused,
     PreconditionFailed,
@@ -490,3 +491,14 @@ def test_the_same_bytes_uploaded_twice_are_stored_once(users, make_asset, settin
     first, second = _upload_pdf(users, asset), _upload_pdf(users, asset, name="Copy")
     assert first.file.name == second.file.name == f"documents/{asset.pk}/{first.sha256}"
     assert [path.name for path in tmp_path.rglob("*") if path.is_file()] == [first.sha256]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("asset_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_an_asset_or_document_id_that_names_nothing_is_not_found_malformed_or_not(users, make_asset, asset_id):
+    asset = make_asset()
+    with pytest.raises(NotFound, match="No such asset"):
+        services.asset_delete(actor=users["operator"], asset_id=asset_id)
+    with pytest.raises(NotFound, match="No such document"):
+        services.document_remove(actor=users["operator"], asset_id=asset.pk, document_id=asset_id)
+    assert Asset.objects.filter(pk=asset.pk).exists()

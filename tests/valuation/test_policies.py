@@ -74,3 +74,12 @@ def test_the_admin_lists_runs_and_cancels_an_open_one(client, staff_valuer):
     data = {"action": "cancel_runs", "_selected_action": [str(run.pk)], "index": "0"}
     client.post("/admin/valuation/revaluationrun/", data, follow=True)
     assert RevaluationRun.objects.get(pk=run.pk).status == RunStatus.CANCELLED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("asset_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_a_policy_for_an_asset_id_that_names_nothing_is_not_found(users, asset_id):
+    with pytest.raises(NotFound, match="No such asset"):
+        valuation_policy_set(actor=users["valuer"], asset_id=asset_id, method="index", inputs={"series": "HPI"})
+    with pytest.raises(NotFound, match="No such asset"):
+        valuation_policy_remove(actor=users["valuer"], asset_id=asset_id)

@@ -6,12 +6,12 @@ from typing import Any
 import pycountry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, audit_event_record
 from rwa_service.accounts.roles import Role, user_has_role
+from rwa_service.db.found import one_or_not_found
 from rwa_service.exceptions import Conflict, IllegalTransition, NotFound, ValidationFailed
 from tokenization.gateways import chain_gateway
 from tokenization.models import (
@@ -103,10 +103,7 @@ def investor_create(*, actor: AbstractBaseUser, values: dict[str, Any]) -> Inves
 
 
 def _locked_investor(investor_id: Any) -> Investor:
-    try:
-        return Investor.objects.select_for_update(no_key=True).get(pk=investor_id)
-    except (Investor.DoesNotExist, ValueError, DjangoValidationError) as exc:  # a malformed id names nothing
-        raise NotFound("No such investor.") from exc
+    return one_or_not_found(Investor.objects.select_for_update(no_key=True), "No such investor.", pk=investor_id)
 
 
 @transaction.atomic
@@ -206,10 +203,7 @@ def wallet_create(*, actor: AbstractBaseUser, investor_id: Any, address: str) ->
 
 
 def _locked_wallet(wallet_id: Any) -> Wallet:
-    try:
-        return Wallet.objects.select_for_update(no_key=True).get(pk=wallet_id)
-    except (Wallet.DoesNotExist, ValueError, DjangoValidationError) as exc:  # a malformed id names nothing
-        raise NotFound("No such wallet.") from exc
+    return one_or_not_found(Wallet.objects.select_for_update(no_key=True), "No such wallet.", pk=wallet_id)
 
 
 @transaction.atomic

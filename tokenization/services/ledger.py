@@ -13,14 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
 from audit.services import Actor, audit_event_record
 from rwa_service.accounts.roles import Role, user_has_role
-from rwa_service.exceptions import Conflict, NotFound, ValidationFailed
+from rwa_service.db.found import one_or_not_found
+from rwa_service.exceptions import Conflict, ValidationFailed
 from rwa_service.idempotency.services import AnswerSlot
 from rwa_service.transactions import service_atomic
 from tokenization.compliance import Decision, Facts, Mode, Party, TransferBlocked, decide
@@ -45,10 +45,7 @@ class _Locked:
 def _token(token_id: Any, *, lock: bool) -> TokenClass:
     query = TokenClass.objects.select_for_update(of=("self",), no_key=True) if lock else TokenClass.objects
     query = query.select_related("rules")  # the rules come with the token: one read
-    try:
-        return query.get(pk=token_id)
-    except (TokenClass.DoesNotExist, ValueError, DjangoValidationError) as exc:  # a malformed id names no token
-        raise NotFound("No such token class.") from exc
+    return one_or_not_found(query, "No such token class.", pk=token_id)
 
 
 def _rules(token: TokenClass) -> TransferRules:

@@ -5,14 +5,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from assets.services import asset_mark_tokenized
 from audit.services import Actor, audit_event_record
 from rwa_service.accounts.roles import Role
-from rwa_service.exceptions import DomainError, IllegalTransition, NotFound
+from rwa_service.db.found import one_or_not_found
+from rwa_service.exceptions import DomainError, IllegalTransition
 from tokenization.gateways import chain_gateway
 from tokenization.models import Operation, OperationKind, OperationStatus, TokenClass, TokenStatus
 from tokenization.services.common import actor_of, require_role
@@ -112,10 +112,9 @@ def operation_execute(*, operation_id: Any) -> Operation:
 def operation_retry(*, actor: AbstractBaseUser, operation_id: Any) -> Operation:
     """Reopens a failed operation and queues it again."""
     require_role(actor, Role.OPERATOR)
-    try:
-        operation = Operation.objects.select_for_update(no_key=True).get(pk=operation_id)
-    except (Operation.DoesNotExist, ValueError, DjangoValidationError) as exc:  # a malformed id names nothing
-        raise NotFound("No such operation.") from exc
+    operation = one_or_not_found(
+        Operation.objects.select_for_update(no_key=True), "No such operation.", pk=operation_id
+    )
     if operation.status != OperationStatus.FAILED:
         raise IllegalTransition(f"Only failed operations can be retried; this one is {operation.status}.")
     before = _operation_snapshot(operation)

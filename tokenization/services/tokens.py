@@ -5,13 +5,13 @@ from typing import Any
 
 import pycountry
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
 from assets.models import Asset, AssetStatus
 from audit.services import audit_event_record
 from rwa_service.accounts.roles import Role
-from rwa_service.exceptions import Conflict, IllegalTransition, NotFound, ValidationFailed
+from rwa_service.db.found import one_or_not_found
+from rwa_service.exceptions import Conflict, IllegalTransition, ValidationFailed
 from tokenization.gateways import chain_gateway
 from tokenization.models import Account, AccountKind, Operation, OperationKind, TokenClass, TokenStatus, TransferRules
 from tokenization.models.investor import Accreditation
@@ -109,10 +109,7 @@ def token_class_tokenize(
     if errors:
         raise ValidationFailed("The token class is invalid.", errors=errors)
     cleaned_rules = _clean_rules(rules or {})
-    try:
-        asset = Asset.objects.select_for_update(no_key=True).get(pk=asset_id)
-    except (Asset.DoesNotExist, ValueError, DjangoValidationError) as exc:  # a malformed id names nothing
-        raise NotFound("No such asset.") from exc
+    asset = one_or_not_found(Asset.objects.select_for_update(no_key=True), "No such asset.", pk=asset_id)
     if asset.status not in (AssetStatus.APPROVED, AssetStatus.TOKENIZED):
         raise IllegalTransition(f"Only approved assets can be tokenized; this one is {asset.status}.")
     token = TokenClass.objects.create(
@@ -146,10 +143,7 @@ def token_class_tokenize(
 
 
 def _locked_token(token_id: Any) -> TokenClass:
-    try:
-        return TokenClass.objects.select_for_update(no_key=True).get(pk=token_id)
-    except (TokenClass.DoesNotExist, ValueError, DjangoValidationError) as exc:  # a malformed id names nothing
-        raise NotFound("No such token class.") from exc
+    return one_or_not_found(TokenClass.objects.select_for_update(no_key=True), "No such token class.", pk=token_id)
 
 
 @transaction.atomic

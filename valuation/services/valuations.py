@@ -15,6 +15,7 @@ from django.utils import timezone
 from assets.models import Asset
 from audit.services import Actor, audit_event_record
 from rwa_service.accounts.roles import Role, user_has_role
+from rwa_service.db.found import one_or_not_found
 from rwa_service.exceptions import Conflict, NotFound, PermissionRefused, ValidationFailed
 from valuation.feeds import price_source
 from valuation.methods import method_for
@@ -31,10 +32,7 @@ def _require_valuer(actor: AbstractBaseUser | Actor) -> None:
 
 
 def _locked_asset(asset_id: Any) -> Asset:
-    try:
-        return Asset.objects.select_for_update(no_key=True).get(pk=asset_id)
-    except (Asset.DoesNotExist, ValueError, TypeError) as exc:
-        raise NotFound("No such asset.") from exc
+    return one_or_not_found(Asset.objects.select_for_update(no_key=True), "No such asset.", pk=asset_id)
 
 
 def _check_as_of(as_of: date) -> None:
