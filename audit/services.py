@@ -11,9 +11,9 @@ from django.db import connection, transaction
 from django.db.models import DateTimeField, Func
 from django.utils import timezone
 
-from audit.canonical import GENESIS_HASH, event_hash, to_json_value
+from audit.canonical import GENESIS_HASH, encoded_event, event_hash, pieces_hash, to_json_value
 from audit.models import AuditChainHead, AuditEvent, hashed_fields_of
-from rwa_service.db.rows import rows_append, values_append
+from rwa_service.db.rows import json_text, rows_append, values_append
 from rwa_service.middleware import current_request_id
 
 
@@ -84,16 +84,35 @@ def audit_events_record(
 
 
 def audit_events_append(*, actor: Actor, events: Sequence[EventDraft], request_id: str | None = None) -> int:
-    """audit_events_record for many events at once, without a model instance per event: their rows are chained and
-    copied in as they are hashed (a revaluation chunk records hundreds of valuations). Returns how many.
+    """audit_events_record for many events at once, without a model instance per event: same rows, seqs and hashes
+    (a revaluation chunk records hundreds of valuations). Returns how many.
 
+    Each event is encoded before the chain head is locked (its JSON once, for the hash and for the row:
+    canonical.encoded_event); holding the head, each one only takes its seq, time and hash, then they are copied in.
     On PostgreSQL the transaction's deferred checks (the foreign keys of the rows it wrote: a revaluation chunk's
-    thousand) run before the chain head is locked rather than at COMMIT, while every other writer waits for the
-    head; the default (deferred) is restored after the append."""
+    thousand) also run before the head is locked rather than at COMMIT, while every other writer waits for the head;
+    the default (deferred) is restored after the append."""
+    request_id = request_id if request_id is not None else current_request_id()
+    encoded = [
+        encoded_event(actor=actor.name, actor_user_id=actor.user_id, action=draft.action, object_type=draft.object_type,
+                      object_id=draft.object_id, before=draft.before, after=draft.after, reason=draft.reason,
+                      request_id=request_id)
+        for draft in events
+    ]  # fmt: skip
     with _chain_head(events, checks_first=True) as head:
         if head is None:
             return 0
-        rows = list(_chained_rows(actor=actor, events=events, request_id=request_id, head=head))
+        clock, seq, prev_hash, rows = _Clock(head.moment), head.seq, head.hash, []
+        for draft, event in zip(events, encoded, strict=True):
+            seq += 1
+            occurred_at = clock.now()
+            digest = pieces_hash(prev_hash=prev_hash, head=event.head, tail=event.tail, occurred_at=occurred_at,
+                                 seq=seq)  # fmt: skip
+            rows.append((seq, occurred_at, actor.name, actor.user_id, draft.action, draft.object_type, event.object_id,
+                         json_text(event.before), json_text(event.after), event.reason, request_id, prev_hash,
+                         digest))  # fmt: skip
+            prev_hash = digest
+        head.seq, head.hash = seq, prev_hash
         values_append(model=AuditEvent, fields=_COLUMNS, rows=rows)
     if connection.vendor == "postgresql":  # every deferrable constraint is initially deferred (tested)
         with connection.cursor() as cursor:

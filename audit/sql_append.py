@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import connection
 
-from audit.canonical import canonical_json, canonical_pieces, to_json_value
+from audit.canonical import encoded_event
 from audit.services import Actor
 from rwa_service.middleware import current_request_id
 
@@ -47,31 +47,23 @@ def audit_append_args(
     reason: str = "",
 ) -> AppendArgs:
     """Prepares one event for `audit_event_append` (nothing is written here)."""
-    before_value, after_value = to_json_value(before), to_json_value(after)
-    fields = {
-        "actor": actor.name,
-        "actor_user_id": actor.user_id,
-        "action": action,
-        "object_type": object_type,
-        "object_id": str(object_id),
-        "before": before_value,
-        "after": after_value,
-        "reason": reason or "",
-        "request_id": current_request_id(),
-    }
-    head, tail = canonical_pieces(fields)
+    request_id = current_request_id()
+    event = encoded_event(
+        actor=actor.name, actor_user_id=actor.user_id, action=action, object_type=object_type, object_id=object_id,
+        before=before, after=after, reason=reason, request_id=request_id,
+    )  # fmt: skip
     return AppendArgs(
-        actor=fields["actor"],
-        actor_user_id=fields["actor_user_id"],
+        actor=actor.name,
+        actor_user_id=actor.user_id,
         action=action,
         object_type=object_type,
-        object_id=fields["object_id"],
-        before=None if before_value is None else canonical_json(before_value),
-        after=None if after_value is None else canonical_json(after_value),
-        reason=fields["reason"],
-        request_id=fields["request_id"],
-        canon_head=head,
-        canon_tail=tail,
+        object_id=event.object_id,
+        before=event.before,
+        after=event.after,
+        reason=event.reason,
+        request_id=request_id,
+        canon_head=event.head,
+        canon_tail=event.tail,
     )
 
 

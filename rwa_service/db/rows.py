@@ -8,12 +8,22 @@ plain values (text, numbers, Decimals, dates, times, UUIDs, keys) go as they are
 exactly as an INSERT would. tests/rwa_service/db/test_rows.py reads both back and compares them.
 """
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection, models
 from psycopg.types.json import Jsonb
+
+
+class JsonText(str):
+    """A JSON field's value given as its JSON text already (values_append copies it in as it is)."""
+
+
+def json_text(text: str | None) -> JsonText | None:
+    """`text` (valid JSON, e.g. canonical JSON that was hashed) marked for values_append; None stays None (NULL)."""
+    return None if text is None else JsonText(text)
 
 
 def rows_append(*, model: type[models.Model], objects: Sequence[models.Model], batch_size: int = 1000) -> None:
@@ -43,17 +53,18 @@ def values_append(*, model: type[models.Model], fields: Sequence[str], rows: Seq
     """Inserts `rows`, each the values of `fields` (attribute names: `asset_id`, not `asset`) in that order, with no
     model instance on PostgreSQL: for the thousands of rows a revaluation writes, building instances only to read
     their fields back costs more than the COPY. Every field without a database default must be given; values are
-    the Python values an instance would hold (JSON fields: the object, not its text). Elsewhere: bulk_create."""
+    the Python values an instance would hold (JSON fields: the object, not its text, or a JsonText holding the
+    text). Elsewhere: bulk_create."""
     if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**dict(zip(fields, row, strict=True))) for row in rows])
         return
     by_attname = {field.attname: field for field in model._meta.concrete_fields}
     unknown = [name for name in fields if name not in by_attname]
     if unknown:
         raise ValueError(f"{model.__name__} has no column for {unknown}.")
     json_at = [i for i, name in enumerate(fields) if isinstance(by_attname[name], models.JSONField)]
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create([model(**dict(zip(fields, _parsed(row, json_at), strict=True))) for row in rows])
+        return
     quote = connection.ops.quote_name
     columns = ", ".join(quote(by_attname[name].column) for name in fields)
     statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
@@ -63,9 +74,17 @@ def values_append(*, model: type[models.Model], fields: Sequence[str], rows: Seq
             if json_at:
                 row = list(row)
                 for i in json_at:
-                    row[i] = None if row[i] is None else Jsonb(row[i])
+                    if row[i] is not None and not isinstance(row[i], JsonText):  # the text goes in as it is
+                        row[i] = Jsonb(row[i])
             copy.write_row(row)
     _log(statement=statement, rows=len(rows), started=started)
+
+
+def _parsed(row: Sequence[Any], json_at: list[int]) -> Sequence[Any]:
+    """The row with each JsonText turned back into its value (a model instance holds the value, not its text)."""
+    if not any(isinstance(row[i], JsonText) for i in json_at):
+        return row
+    return [json.loads(value) if isinstance(value, JsonText) else value for value in row]
 
 
 def _log(*, statement: str, rows: int, started: float) -> None:

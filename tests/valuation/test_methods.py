@@ -1,6 +1,7 @@
 """The computed valuation methods (index, dcf, depreciation, market) against hand-computed values, their edge cases,
 their input validation, and one through the record service."""
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from rwa_service.exceptions import ValidationFailed
 from tests.factories import UserFactory
 from valuation.errors import ValuationError
 from valuation.methods import method_codes, method_for
+from valuation.methods.base import AssetFacts
 from valuation.methods.dcf import months_before
 from valuation.models import PriceObservation, PriceSeries, Valuation, ValuationStatus
 from valuation.prices import StoredPrices
@@ -224,6 +226,17 @@ def test_dcf_derives_fixed_income_flows_from_the_metadata(make_asset):
         ("2027-01-01", "1000"),
     ]
     assert computed.inputs["schedule"]["coupon_rate"] == "5" and "cash_flows" not in computed.inputs
+
+
+def test_dcf_reads_the_metadata_of_asset_facts_given_as_json_text(make_asset):
+    asset = make_asset("approved", asset_type="fixed_income", currency="USD", metadata=dict(FIXED_INCOME))
+    facts = AssetFacts(pk=asset.pk, asset_type="fixed_income", currency="USD", metadata_json=json.dumps(FIXED_INCOME))
+    assert "metadata" not in vars(facts)  # parsed when a method first reads it, once
+    method = method_for("dcf")
+    inputs = method.validate({"discount_rate": "0.05"}, asset=facts)
+    computed = method.compute(asset=facts, as_of=date(2025, 1, 1), inputs=inputs, prices=StoredPrices())
+    assert computed == _value("dcf", asset, date(2025, 1, 1), {"discount_rate": "0.05"})
+    assert vars(facts)["metadata"] == FIXED_INCOME
 
 
 def test_dcf_derives_semiannual_coupons(make_asset):

@@ -9,10 +9,12 @@ given an Asset, or in a revaluation chunk an AssetFacts holding just those. Regi
 revaluation runs.
 """
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
 from assets.models import Asset
@@ -31,12 +33,17 @@ class PriceSource(Protocol):
 @dataclass(eq=False)
 class AssetFacts:
     """What the methods read of an asset, without a model instance (a revaluation chunk loads thousands); a
-    method's `prefetch` may attach more to it, as it would to an Asset."""
+    method's `prefetch` may attach more to it, as it would to an Asset. The metadata arrives as its JSON text and is
+    parsed when a method first reads it (most methods never do)."""
 
     pk: Any
     asset_type: str
     currency: str
-    metadata: Any
+    metadata_json: str
+
+    @cached_property
+    def metadata(self) -> Any:
+        return json.loads(self.metadata_json)
 
 
 AssetLike = Asset | AssetFacts

@@ -16,7 +16,8 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from assets.models import Asset
@@ -51,10 +52,12 @@ def _locked_assets(*, asset_ids: Sequence[str], as_of: date) -> list[tuple[Asset
     the type, currency and metadata (AssetFacts), and a method reading another field needs it added here."""
     locked = Asset.objects.select_for_update(no_key=True, of=("self",)).filter(AnyOf(F("pk"), asset_ids)).order_by("pk")
     chunk = [
-        (AssetFacts(pk=pk, asset_type=asset_type, currency=currency, metadata=metadata), method, inputs)
-        for pk, asset_type, currency, metadata, method, inputs in locked.values_list(
-            "pk", "asset_type", "currency", "metadata", "valuation_policy__method", "valuation_policy__inputs"
-        )
+        (AssetFacts(pk=pk, asset_type=asset_type, currency=currency, metadata_json=metadata), method, inputs)
+        for pk, asset_type, currency, metadata, method, inputs in locked.annotate(
+            metadata_json=Cast("metadata", TextField())  # parsed only by a method that reads it
+        ).values_list(
+            "pk", "asset_type", "currency", "metadata_json", "valuation_policy__method", "valuation_policy__inputs"
+        )  # fmt: skip
     ]
     by_method: dict[str, list[AssetFacts]] = {}
     for asset, method, _ in chunk:
