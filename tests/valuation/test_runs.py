@@ -90,6 +90,54 @@ def test_a_chunk_whose_worker_died_midway_is_finished_by_the_sweeper_exactly_onc
     assert AuditEvent.objects.filter(action="valuation.recorded").count() == 5
 
 
+def test_a_chunk_records_its_counts_in_the_transaction_of_its_valuations(
+    users, book, django_capture_on_commit_callbacks, monkeypatch
+):
+    def dies_while_counting(run):
+        raise SystemExit("worker killed")  # after the chunk's valuations and its own counts, before the run's
+
+    monkeypatch.setattr(run_services, "_refresh", dies_while_counting)
+    run = _start(users, django_capture_on_commit_callbacks, execute=False)
+    first = run.chunks.order_by("number").first()
+    with pytest.raises(SystemExit):
+        revaluation_chunk_process(chunk_id=first.pk)
+    assert (
+        not Valuation.objects.filter(as_of=AS_OF).exists()
+        and not AuditEvent.objects.filter(action="valuation.recorded").exists()
+    )
+    assert not RevaluationChunk.objects.get(pk=first.pk).finished
+    monkeypatch.undo()
+    for chunk in run.chunks.order_by("number"):
+        revaluation_chunk_process(chunk_id=chunk.pk)
+    run.refresh_from_db()
+    assert (run.status, run.done, run.failed) == (RunStatus.SUCCEEDED, 5, 2)
+    good = {str(asset.pk) for asset in book[0]}
+    for chunk in run.chunks.all():
+        valued = len(good & {str(asset_id) for asset_id in chunk.asset_ids})
+        assert (chunk.done, chunk.failed, chunk.finished) == (valued, len(chunk.asset_ids) - valued, True)
+
+
+def test_a_run_cancelled_while_a_chunk_values_keeps_what_it_valued_and_counts_nothing_more(
+    users, book, django_capture_on_commit_callbacks, monkeypatch
+):
+    real = bulk_services._record_failures
+
+    def cancelled_meanwhile(**kwargs):
+        real(**kwargs)
+        RevaluationRun.objects.filter(pk=kwargs["run"].pk).update(status=RunStatus.CANCELLED)
+
+    monkeypatch.setattr(bulk_services, "_record_failures", cancelled_meanwhile)
+    run = _start(users, django_capture_on_commit_callbacks, execute=False)
+    first = run.chunks.order_by("number").first()
+    revaluation_chunk_process(chunk_id=first.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED and (run.done, run.failed) == (0, 0)
+    valued = len({str(asset.pk) for asset in book[0]} & {str(asset_id) for asset_id in first.asset_ids})
+    assert valued and Valuation.objects.filter(as_of=AS_OF, run=run).count() == valued  # what was valued stays
+    assert AuditEvent.objects.filter(action="valuation.recorded").count() == valued
+    assert not RevaluationChunk.objects.get(pk=first.pk).finished
+
+
 def test_a_chunk_the_database_refuses_is_valued_one_asset_at_a_time_and_a_death_there_is_resumed(
     users, book, django_capture_on_commit_callbacks, monkeypatch
 ):

@@ -35,11 +35,13 @@ from valuation.snapshots import valuation_snapshot_of
 
 @dataclass
 class ChunkOutcome:
-    """What a chunk did: assets valued now, assets found valued already, and each failure's reason by asset id."""
+    """What a chunk did: assets valued now, assets found valued already, each failure's reason by asset id, and the
+    run as read under its row lock, which the chunk's transaction holds from before the chain head to its end."""
 
     valued: int = 0
     skipped: int = 0
     failures: dict[str, str] = field(default_factory=dict)
+    run: RevaluationRun | None = None
 
 
 def failure_reason(exc: ValuationError | ValidationFailed | NotFound) -> str:
@@ -141,6 +143,9 @@ def valuations_record_for_run(
     values_append(model=Valuation, fields=_VALUATION_FIELDS, rows=[_valuation_row(v, actor, run, now) for v in new])
     _current_refs_set(made_current={v.asset_id: v.pk for v in new if v.status == ValuationStatus.APPROVED})
     _record_failures(run=run, asset_ids=asset_ids, failures=outcome.failures)
+    # The run's row before the chain head, the order of every writer of a run (cancel, the run's close), so the
+    # caller may record the chunk's counts in this transaction without a deadlock.
+    outcome.run = RevaluationRun.objects.select_for_update(no_key=True).get(pk=run.pk)
     audit_events_append(actor=actor, events=[_recorded_event(valuation, actor, run) for valuation in new])
     outcome.valued = len(new)
     return outcome

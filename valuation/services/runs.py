@@ -5,8 +5,10 @@ them into chunks of REVALUATION_CHUNK_SIZE stored with the run, so a task needs 
 valued in one transaction (valuation.services.bulk: set-based reads and writes, one audit event per valuation);
 should a concurrent writer collide with it, its assets are valued one by one through valuation_record instead. An
 asset already valued automatically for that date is skipped (a unique index makes a second one impossible), so
-re-running a run or a chunk, or a redelivered task, never doubles a valuation. A chunk's counts are recomputed
-from the database each time it finishes, and the run's are their sums, so nothing is counted twice. The last chunk
+re-running a run or a chunk, or a redelivered task, never doubles a valuation. A chunk's counts are what it found
+valued for the date (now or by an earlier delivery) and failing, recorded with its valuations in one transaction
+(recounted from the database after an asset-by-asset fallback), and the run's are their sums, so nothing is counted
+twice. The last chunk
 to finish closes the run; once a run is cancelled, chunks not yet started value nothing.
 """
 
@@ -151,7 +153,12 @@ def revaluation_chunk_process(*, chunk_id: Any) -> RevaluationChunk | None:
         return chunk
     run, actor, prices = chunk.run, Actor.system("revaluation"), price_source()  # one per chunk: shared look-ups
     try:
-        valuations_record_for_run(actor=actor, run=run, asset_ids=chunk.asset_ids, prices=prices)
+        with transaction.atomic():  # the chunk's valuations and its counts commit together
+            outcome = valuations_record_for_run(actor=actor, run=run, asset_ids=chunk.asset_ids, prices=prices)
+            if outcome.run.status in _OPEN:  # the run row is locked (before the chain head) by the chunk
+                _chunk_finish(chunk=chunk, run=outcome.run, done=outcome.valued + outcome.skipped,
+                              failed=len(outcome.failures))  # fmt: skip
+            return chunk
     except IntegrityError:  # a unique index refused a row this chunk could not see yet: one asset at a time
         for index, asset_id in enumerate(chunk.asset_ids):
             if index and index % 50 == 0 and RevaluationRun.objects.get(pk=run.pk).status not in _OPEN:
@@ -162,12 +169,21 @@ def revaluation_chunk_process(*, chunk_id: Any) -> RevaluationChunk | None:
         if run.status not in _OPEN:
             return chunk
         ids = chunk.asset_ids
-        chunk.done = Valuation.objects.filter(AnyOf(F("asset_id"), ids), as_of=run.as_of, run__isnull=False).count()
-        chunk.failed = RevaluationFailure.objects.filter(AnyOf(F("asset_id"), ids), run=run).count()
-        chunk.finished = True
-        chunk.save(update_fields=["done", "failed", "finished", "updated_at"])
-        _refresh(run)
+        _chunk_finish(
+            chunk=chunk,
+            run=run,
+            done=Valuation.objects.filter(AnyOf(F("asset_id"), ids), as_of=run.as_of, run__isnull=False).count(),
+            failed=RevaluationFailure.objects.filter(AnyOf(F("asset_id"), ids), run=run).count(),
+        )
     return chunk
+
+
+def _chunk_finish(*, chunk: RevaluationChunk, run: RevaluationRun, done: int, failed: int) -> None:
+    """Records a chunk's counts (its assets valued for the run's date, by this delivery or an earlier one, and those
+    failing now) and refreshes the run's; `run` is locked by the caller's transaction."""
+    chunk.done, chunk.failed, chunk.finished = done, failed, True
+    chunk.save(update_fields=["done", "failed", "finished", "updated_at"])
+    _refresh(run)
 
 
 def _refresh(run: RevaluationRun) -> None:
