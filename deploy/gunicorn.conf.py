@@ -41,3 +41,14 @@ logconfig_dict = {
 }
 if accesslog is None:  # GUNICORN_ACCESS_LOG="": gunicorn logs access whenever logconfig_dict is set, so mute it
     logconfig_dict["loggers"]["gunicorn.access"] = {"handlers": [], "level": "CRITICAL", "propagate": False}
+
+    from gunicorn.glogging import Logger
+
+    class NoAccessLogger(Logger):
+        """gunicorn's logger with the access log off: nothing is built per request (gunicorn's own would format
+        every request's log atoms for the muted logger, because logconfig_dict is set)."""
+
+        def access(self, resp, req, environ, request_time) -> None:
+            return None
+
+    logger_class = NoAccessLogger

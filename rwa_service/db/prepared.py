@@ -17,6 +17,8 @@ import psycopg
 from django.db import connection
 from psycopg import pq
 
+_columns: dict[str, list[str]] = {}  # column names by statement (a few fixed ones)
+
 
 def prepared_row(sql: str, params: Sequence[Any]) -> tuple | None:
     """The first row of `sql` (psycopg `%s` placeholders) or None."""
@@ -51,7 +53,9 @@ def _first_row(sql: str, params: Sequence[Any]) -> tuple[tuple | None, list[str]
         with raw.pipeline() if opens else contextlib.nullcontext():
             execute(sql, params, False, {"connection": connection, "cursor": cursor})
         row = cursor.fetchone()
-        columns = [column.name for column in cursor.description or ()]
+        columns = _columns.get(sql)
+        if columns is None or (row is not None and len(row) != len(columns)):  # read psycopg's description once
+            columns = _columns[sql] = [column.name for column in cursor.description or ()]
     if connection.queries_logged:  # past Django's cursor wrapper: logged like any statement
         connection.queries_log.append({"sql": f"{sql} -- {list(params)}", "time": f"{time.monotonic() - started:.3f}"})
     return row, columns

@@ -7,7 +7,8 @@ from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from assets.models import Asset
-from rwa_service.db.prepared import prepared_row
+from rwa_service.db import prepared as prepared_module
+from rwa_service.db.prepared import prepared_record, prepared_row
 
 SQL = f"SELECT name, version FROM {Asset._meta.db_table} WHERE id = %s"
 
@@ -65,3 +66,14 @@ def test_an_error_in_the_call_that_opens_a_transaction_rolls_it_back_and_the_con
         assert prepared_row(BUMP, [_key(asset.pk)]) == (2,)
         assert prepared_row(SQL, [_key(asset.pk)])[1] == 2  # a second call of the same transaction
     assert Asset.objects.get(pk=asset.pk).version == 2
+
+
+@pytest.mark.django_db
+def test_a_record_names_its_columns_and_a_statement_whose_columns_changed_is_read_afresh(make_asset):
+    asset = make_asset()
+    narrow = f"SELECT name FROM {Asset._meta.db_table} WHERE id = %s"
+    for _ in range(3):
+        assert prepared_record(SQL, [_key(asset.pk)]) == {"name": "Harbour Office", "version": 1}
+    prepared_module._columns[narrow] = ["name", "version"]  # as if the statement had returned two columns before
+    assert prepared_record(narrow, [_key(asset.pk)]) == {"name": "Harbour Office"}
+    assert prepared_record(narrow, [_key("00000000-0000-0000-0000-000000000000")]) is None
