@@ -23,7 +23,7 @@ from django.utils import timezone
 from assets.models import Asset
 from audit.services import Actor, EventDraft, audit_events_append
 from rwa_service.db.ids import uuid7
-from rwa_service.db.lookups import AnyOf
+from rwa_service.db.lookups import AnyOf, array_param
 from rwa_service.db.rows import values_append
 from rwa_service.exceptions import NotFound, ValidationFailed
 from valuation.errors import ValuationError
@@ -162,7 +162,7 @@ def _current_refs_set(*, made_current: dict[Any, Any]) -> None:
             cursor.execute(
                 "UPDATE assets_asset AS a SET current_valuation_ref = v.ref "
                 "FROM unnest(%s::uuid[], %s::uuid[]) AS v(id, ref) WHERE a.id = v.id",
-                [list(made_current), list(made_current.values())],
+                [array_param(made_current, "uuid"), array_param(made_current.values(), "uuid")],
             )
         return
     current_of = Valuation.objects.filter(asset_id=OuterRef("pk"), status=ValuationStatus.APPROVED)
