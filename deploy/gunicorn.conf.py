@@ -21,6 +21,18 @@ access_log_format = (
 )
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
+
+def post_worker_init(worker: object) -> None:
+    """The worker has loaded the application: the URL configuration (every view, serializer and filter it imports)
+    is loaded too, then the start-up objects leave the garbage collector's walks (rwa_service.startup_objects)."""
+    from django.urls import get_resolver
+
+    from rwa_service.startup_objects import startup_objects_freeze
+
+    get_resolver().url_patterns  # noqa: B018 (imports the URL configuration now rather than on the first request)
+    startup_objects_freeze()
+
+
 # gunicorn's own messages as JSON lines like the application's; access lines are JSON already (format above).
 logconfig_dict = {
     "version": 1,

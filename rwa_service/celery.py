@@ -5,6 +5,8 @@ import os
 from celery import Celery, signals
 from django.db import close_old_connections, connections
 
+from rwa_service.startup_objects import startup_objects_freeze
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rwa_service.settings.local")
 
 app = Celery("rwa_service")
@@ -25,6 +27,12 @@ def _recycle_connections(task: object = None, **kwargs: object) -> None:
     if getattr(getattr(task, "request", None), "is_eager", False):
         return
     close_old_connections()
+
+
+@signals.worker_process_init.connect  # a prefork child, the application loaded
+@signals.worker_ready.connect  # the worker itself (the solo and thread pools run tasks there)
+def _freeze_startup_objects(**kwargs: object) -> None:
+    startup_objects_freeze()
 
 
 @signals.beat_embedded_init.connect
