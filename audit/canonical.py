@@ -84,6 +84,17 @@ def pieces_hash(*, prev_hash: str, head: str, tail: str, occurred_at: datetime, 
     return hashlib.sha256(f"{prev_hash}{head}{format_time(occurred_at)}{tail}{seq}}}".encode()).hexdigest()
 
 
+class CanonicalJson(str):
+    """A before or after state given as its canonical JSON text already (canonical_json(to_json_value(state))), by a
+    writer that builds it faster from its known shape; stored and hashed as the state it encodes."""
+
+
+def _canonical_text(state: Any) -> str | None:
+    if state is None:
+        return None
+    return state if isinstance(state, CanonicalJson) else canonical_json(to_json_value(state))
+
+
 @dataclass(frozen=True)
 class EncodedEvent:
     """An event's fields as they are stored and hashed, each JSON value encoded once: `before` and `after` are their
@@ -103,8 +114,7 @@ def encoded_event(
     after: Any, reason: str, request_id: str,
 ) -> EncodedEvent:  # fmt: skip
     """An event's fields ready to chain: only the writer holding the chain head adds `seq` and `occurred_at`."""
-    before_text = None if before is None else canonical_json(to_json_value(before))
-    after_text = None if after is None else canonical_json(to_json_value(after))
+    before_text, after_text = _canonical_text(before), _canonical_text(after)
     plain = {"actor": actor, "actor_user_id": actor_user_id, "action": action, "object_type": object_type,
              "object_id": str(object_id), "reason": reason or "", "request_id": request_id}  # fmt: skip
     encoded = {name: canonical_json(value) for name, value in plain.items()}

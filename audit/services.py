@@ -1,5 +1,6 @@
 """Audit writes. `audit_event_record` is called by every service inside its own transaction."""
 
+import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -11,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import DateTimeField, Func
 from django.utils import timezone
 
-from audit.canonical import GENESIS_HASH, encoded_event, event_hash, pieces_hash, to_json_value
+from audit.canonical import GENESIS_HASH, CanonicalJson, encoded_event, event_hash, pieces_hash, to_json_value
 from audit.models import AuditChainHead, AuditEvent, hashed_fields_of
 from rwa_service.db.rows import json_text, rows_append, values_append
 from rwa_service.middleware import current_request_id
@@ -35,7 +36,8 @@ class Actor:
 
 @dataclass(frozen=True)
 class EventDraft:
-    """One event to append with audit_events_record: what changed, and its state before and after."""
+    """One event to append with audit_events_record: what changed, and its state before and after (each a dict, or
+    its canonical JSON as an audit.canonical.CanonicalJson)."""
 
     action: str
     object_type: str
@@ -154,12 +156,17 @@ def _chained_rows(
         seq += 1
         values = {"seq": seq, "occurred_at": clock.now(), "actor": actor.name, "actor_user_id": actor.user_id,
                   "action": draft.action, "object_type": draft.object_type, "object_id": str(draft.object_id),
-                  "before": to_json_value(draft.before), "after": to_json_value(draft.after),
+                  "before": _state_value(draft.before), "after": _state_value(draft.after),
                   "reason": draft.reason or "", "request_id": request_id}  # fmt: skip
         digest = event_hash(prev_hash=prev_hash, fields=hashed_fields_of(**values), normalised=True)
         yield (*values.values(), prev_hash, digest)
         prev_hash = head.hash = digest
         head.seq = seq
+
+
+def _state_value(state: Any) -> Any:
+    """A draft's state as JSON values, normalised (given as canonical text: parsed back)."""
+    return json.loads(state) if isinstance(state, CanonicalJson) else to_json_value(state)
 
 
 def _locked_head() -> AuditChainHead | None:

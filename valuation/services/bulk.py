@@ -30,7 +30,7 @@ from valuation.errors import ValuationError
 from valuation.methods import method_for
 from valuation.methods.base import AssetFacts, Computed, PriceSource
 from valuation.models import RevaluationFailure, RevaluationRun, Valuation, ValuationStatus
-from valuation.snapshots import valuation_snapshot_of
+from valuation.snapshots import valuation_snapshot_json
 
 
 @dataclass
@@ -179,7 +179,7 @@ def _valuation_row(valuation: _NewValuation, actor: Actor, run: RevaluationRun, 
 
 def _recorded_event(valuation: _NewValuation, actor: Actor, run: RevaluationRun) -> EventDraft:
     computed = valuation.computed
-    after = valuation_snapshot_of(
+    after = valuation_snapshot_json(
         pk=valuation.pk, asset_id=valuation.asset_id, method=valuation.method, value=computed.value,
         currency=computed.currency, as_of=run.as_of, inputs=computed.inputs, status=valuation.status,
         recorded_by_name=actor.name, approved_by=None,
