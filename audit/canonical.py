@@ -79,9 +79,10 @@ def encoded_pieces(encoded: dict[str, str]) -> tuple[str, str]:
     return head, tail
 
 
-def pieces_hash(*, prev_hash: str, head: str, tail: str, occurred_at: datetime, seq: int) -> str:
-    """event_hash of the event whose canonical JSON canonical_pieces cut into `head` and `tail`."""
-    return hashlib.sha256(f"{prev_hash}{head}{format_time(occurred_at)}{tail}{seq}}}".encode()).hexdigest()
+def pieces_hash(*, prev_hash: str, head: str, tail: str, moment: str, seq: int) -> str:
+    """event_hash of the event whose canonical JSON canonical_pieces cut into `head` and `tail`, at `moment`
+    (format_time of its occurred_at)."""
+    return hashlib.sha256(f"{prev_hash}{head}{moment}{tail}{seq}}}".encode()).hexdigest()
 
 
 class CanonicalJson(str):
@@ -89,10 +90,18 @@ class CanonicalJson(str):
     writer that builds it faster from its known shape; stored and hashed as the state it encodes."""
 
 
+def canonical_json_of(value: Any) -> str:
+    """canonical_json(to_json_value(value)); a dict of strings (what most methods' inputs are) needs no normalising
+    round trip and is encoded at once."""
+    if type(value) is dict and all(type(key) is str and type(item) is str for key, item in value.items()):
+        return canonical_json(value)
+    return canonical_json(to_json_value(value))
+
+
 def _canonical_text(state: Any) -> str | None:
     if state is None:
         return None
-    return state if isinstance(state, CanonicalJson) else canonical_json(to_json_value(state))
+    return state if isinstance(state, CanonicalJson) else canonical_json_of(state)
 
 
 @dataclass(frozen=True)

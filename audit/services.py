@@ -12,7 +12,15 @@ from django.db import connection, transaction
 from django.db.models import DateTimeField, Func
 from django.utils import timezone
 
-from audit.canonical import GENESIS_HASH, CanonicalJson, encoded_event, event_hash, pieces_hash, to_json_value
+from audit.canonical import (
+    GENESIS_HASH,
+    CanonicalJson,
+    encoded_event,
+    event_hash,
+    format_time,
+    pieces_hash,
+    to_json_value,
+)
 from audit.models import AuditChainHead, AuditEvent, hashed_fields_of
 from rwa_service.db.rows import json_text, rows_append, values_append
 from rwa_service.middleware import current_request_id
@@ -107,10 +115,9 @@ def audit_events_append(*, actor: Actor, events: Sequence[EventDraft], request_i
         clock, seq, prev_hash, rows = _Clock(head.moment), head.seq, head.hash, []
         for draft, event in zip(events, encoded, strict=True):
             seq += 1
-            occurred_at = clock.now()
-            digest = pieces_hash(prev_hash=prev_hash, head=event.head, tail=event.tail, occurred_at=occurred_at,
-                                 seq=seq)  # fmt: skip
-            rows.append((seq, occurred_at, actor.name, actor.user_id, draft.action, draft.object_type, event.object_id,
+            moment = format_time(clock.now())  # hashed, and stored from the same text (UTC, to the microsecond)
+            digest = pieces_hash(prev_hash=prev_hash, head=event.head, tail=event.tail, moment=moment, seq=seq)
+            rows.append((seq, moment, actor.name, actor.user_id, draft.action, draft.object_type, event.object_id,
                          json_text(event.before), json_text(event.after), event.reason, request_id, prev_hash,
                          digest))  # fmt: skip
             prev_hash = digest

@@ -5,7 +5,7 @@ from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any
 
-from audit.canonical import CanonicalJson, canonical_json, to_json_value
+from audit.canonical import CanonicalJson, canonical_json_of
 from valuation.models import Valuation
 
 
@@ -75,7 +75,7 @@ def valuation_snapshot_json(
         + ',"asset":' + text(str(asset_id))
         + ',"currency":' + text(currency)
         + ',"id":' + text(str(pk))
-        + ',"inputs":' + canonical_json(to_json_value(inputs))
+        + ',"inputs":' + canonical_json_of(inputs)
         + ',"method":' + text(method)
         + ',"recorded_by":' + text(recorded_by_name)
         + ',"status":' + text(status)

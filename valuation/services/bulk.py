@@ -12,7 +12,7 @@ commits whole or not at all.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from django.db import connection, transaction
@@ -137,10 +137,11 @@ def valuations_record_for_run(
             status = ValuationStatus.APPROVED
             if previous:
                 superseded.append(previous[0])
-        new.append(_NewValuation(pk=uuid7(), asset_id=asset.pk, method=method, computed=computed, status=status))
+        new.append(_NewValuation(pk=str(uuid7()), asset_id=key, method=method, computed=computed, status=status))
     if superseded:
         Valuation.objects.filter(AnyOf(F("pk"), superseded)).update(status=ValuationStatus.SUPERSEDED, updated_at=now)
-    values_append(model=Valuation, fields=_VALUATION_FIELDS, rows=[_valuation_row(v, actor, run, now) for v in new])
+    shared = _RowTexts(now=now.isoformat(), as_of=run.as_of.isoformat(), run=str(run.pk), actor=actor.name)
+    values_append(model=Valuation, fields=_VALUATION_FIELDS, rows=[_valuation_row(v, shared) for v in new])
     _current_refs_set(made_current={v.asset_id: v.pk for v in new if v.status == ValuationStatus.APPROVED})
     _record_failures(run=run, asset_ids=asset_ids, failures=outcome.failures)
     # The run's row before the chain head, the order of every writer of a run (cancel, the run's close), so the
@@ -171,10 +172,21 @@ def _current_refs_set(*, made_current: dict[Any, Any]) -> None:
     )
 
 
-def _valuation_row(valuation: _NewValuation, actor: Actor, run: RevaluationRun, now: datetime) -> tuple[Any, ...]:
+@dataclass(frozen=True)
+class _RowTexts:
+    """What every valuation row of a chunk shares, as the text COPY sends (formatted once, not once a row)."""
+
+    now: str
+    as_of: str
+    run: str
+    actor: str
+
+
+def _valuation_row(valuation: _NewValuation, shared: _RowTexts) -> tuple[Any, ...]:
     computed = valuation.computed
-    return (valuation.pk, valuation.asset_id, valuation.method, computed.value, computed.currency, run.as_of,
-            computed.inputs, valuation.status, None, actor.name, None, now, "", run.pk, now, now)  # fmt: skip
+    return (valuation.pk, valuation.asset_id, valuation.method, computed.value, computed.currency, shared.as_of,
+            computed.inputs, valuation.status, None, shared.actor, None, shared.now, "", shared.run, shared.now,
+            shared.now)  # fmt: skip
 
 
 def _recorded_event(valuation: _NewValuation, actor: Actor, run: RevaluationRun) -> EventDraft:
