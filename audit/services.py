@@ -15,6 +15,7 @@ from django.utils import timezone
 from audit.canonical import (
     GENESIS_HASH,
     CanonicalJson,
+    EncodedEvent,
     encoded_event,
     event_hash,
     format_time,
@@ -93,15 +94,19 @@ def audit_events_record(
     return written
 
 
-def audit_events_append(*, actor: Actor, events: Sequence[EventDraft], request_id: str | None = None) -> int:
-    """audit_events_record for many events at once, without a model instance per event: same rows, seqs and hashes
-    (a revaluation chunk records hundreds of valuations). Returns how many.
+@dataclass(frozen=True)
+class EncodedBatch:
+    """Events encoded for audit_batch_append (audit_events_encode): nothing is written or locked yet."""
 
-    Each event is encoded before the chain head is locked (its JSON once, for the hash and for the row:
-    canonical.encoded_event); holding the head, each one only takes its seq, time and hash, then they are copied in.
-    On PostgreSQL the transaction's deferred checks (the foreign keys of the rows it wrote: a revaluation chunk's
-    thousand) also run before the head is locked rather than at COMMIT, while every other writer waits for the head;
-    the default (deferred) is restored after the append."""
+    actor: Actor
+    request_id: str
+    drafts: Sequence[EventDraft]
+    encoded: list[EncodedEvent]
+
+
+def audit_events_encode(*, actor: Actor, events: Sequence[EventDraft], request_id: str | None = None) -> EncodedBatch:
+    """Each event's JSON, encoded once for its hash and its row (canonical.encoded_event), before anything is
+    locked: a writer may take its own locks between this and audit_batch_append."""
     request_id = request_id if request_id is not None else current_request_id()
     encoded = [
         encoded_event(actor=actor.name, actor_user_id=actor.user_id, action=draft.action, object_type=draft.object_type,
@@ -109,6 +114,22 @@ def audit_events_append(*, actor: Actor, events: Sequence[EventDraft], request_i
                       request_id=request_id)
         for draft in events
     ]  # fmt: skip
+    return EncodedBatch(actor=actor, request_id=request_id, drafts=events, encoded=encoded)
+
+
+def audit_events_append(*, actor: Actor, events: Sequence[EventDraft], request_id: str | None = None) -> int:
+    """audit_events_record for many events at once, without a model instance per event: same rows, seqs and hashes
+    (a revaluation chunk records hundreds of valuations). Returns how many. audit_events_encode, then
+    audit_batch_append."""
+    return audit_batch_append(batch=audit_events_encode(actor=actor, events=events, request_id=request_id))
+
+
+def audit_batch_append(*, batch: EncodedBatch) -> int:
+    """Appends encoded events: holding the chain head, each one only takes its seq, time and hash, then they are
+    copied in. On PostgreSQL the transaction's deferred checks (the foreign keys of the rows it wrote: a revaluation
+    chunk's thousands) run before the head is locked rather than at COMMIT, while every other writer waits for the
+    head; the default (deferred) is restored after the append."""
+    actor, request_id, events, encoded = batch.actor, batch.request_id, batch.drafts, batch.encoded
     with _chain_head(events, checks_first=True) as head:
         if head is None:
             return 0

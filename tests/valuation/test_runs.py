@@ -73,7 +73,7 @@ def test_a_chunk_whose_worker_died_midway_is_finished_by_the_sweeper_exactly_onc
     def dies_while_auditing(**kwargs):
         raise SystemExit("worker killed")  # the process dies after the chunk's valuations were written, uncommitted
 
-    monkeypatch.setattr(bulk_services, "audit_events_append", dies_while_auditing)
+    monkeypatch.setattr(bulk_services, "audit_batch_append", dies_while_auditing)
     run = _start(users, django_capture_on_commit_callbacks, execute=False)
     first = run.chunks.order_by("number").first()
     with pytest.raises(SystemExit):

@@ -125,7 +125,7 @@ def _die_mid_run_in_process_then_resume(users, settings) -> RevaluationRun:
     def dies_before_the_events(**kwargs):
         raise _WorkerKilled
 
-    with mock.patch.object(bulk_services, "audit_events_append", dies_before_the_events):
+    with mock.patch.object(bulk_services, "audit_batch_append", dies_before_the_events):
         with pytest.raises(_WorkerKilled), transaction.atomic():
             run = revaluation_run_start(actor=users["valuer"], as_of=timezone.localdate())
     assert not Valuation.objects.filter(run=run).exists()

@@ -21,7 +21,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from assets.models import Asset
-from audit.services import Actor, EventDraft, audit_events_append
+from audit.services import Actor, EventDraft, audit_batch_append, audit_events_encode
 from rwa_service.db.ids import uuid7
 from rwa_service.db.lookups import AnyOf, array_param
 from rwa_service.db.rows import values_append
@@ -144,10 +144,12 @@ def valuations_record_for_run(
     values_append(model=Valuation, fields=_VALUATION_FIELDS, rows=[_valuation_row(v, shared) for v in new])
     _current_refs_set(made_current={v.asset_id: v.pk for v in new if v.status == ValuationStatus.APPROVED})
     _record_failures(run=run, asset_ids=asset_ids, failures=outcome.failures)
+    events = audit_events_encode(actor=actor, events=[_recorded_event(valuation, actor, run) for valuation in new])
     # The run's row before the chain head, the order of every writer of a run (cancel, the run's close), so the
-    # caller may record the chunk's counts in this transaction without a deadlock.
+    # caller may record the chunk's counts in this transaction without a deadlock; after the events' encoding, which
+    # needs no lock.
     outcome.run = RevaluationRun.objects.select_for_update(no_key=True).get(pk=run.pk)
-    audit_events_append(actor=actor, events=[_recorded_event(valuation, actor, run) for valuation in new])
+    audit_batch_append(batch=events)
     outcome.valued = len(new)
     return outcome
 
