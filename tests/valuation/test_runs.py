@@ -53,6 +53,21 @@ def test_a_run_values_the_rest_and_lists_each_failure_with_its_reason(users, boo
         assert valuation.recorded_by_name == "system:revaluation"
 
 
+def test_a_run_cuts_its_assets_in_id_order_into_chunks_of_the_configured_size(
+    users, book, django_capture_on_commit_callbacks, make_asset
+):
+    retired = make_asset("retired", name="Gone")
+    ValuationPolicy.objects.create(asset=retired, method="depreciation", inputs=DEPRECIATION)
+    run = _start(users, django_capture_on_commit_callbacks, execute=False)
+    expected = sorted(str(asset.pk) for asset in [*book[0], *book[1]])  # the retired asset is not chosen
+    assert run.total == 7
+    assert [(c.number, c.asset_ids) for c in run.chunks.order_by("number")] == [
+        (0, expected[0:3]), (1, expected[3:6]), (2, expected[6:7])
+    ]  # fmt: skip
+    only = _start(users, django_capture_on_commit_callbacks, execute=False, asset_type=book[0][0].asset_type)
+    assert only.total == len([a for a in [*book[0], *book[1]] if a.asset_type == book[0][0].asset_type])
+
+
 def test_running_a_chunk_again_or_the_whole_run_again_never_doubles_a_valuation(
     users, book, django_capture_on_commit_callbacks
 ):
