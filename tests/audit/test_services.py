@@ -298,6 +298,26 @@ def test_the_database_refuses_an_event_that_does_not_link_to_its_predecessor(lin
 
 
 @pytest.mark.django_db
+def test_a_statement_of_several_events_with_one_bad_link_is_refused_whole():
+    """The check covers every event of a statement, the later ones linking to events of the same statement."""
+    from django.db import IntegrityError
+    from django.utils import timezone
+
+    (first,) = _record(1)
+
+    def event(seq: int, prev: str, digest: str) -> AuditEvent:
+        return AuditEvent(seq=seq, occurred_at=timezone.now(), actor="tool", action="x", object_type="o",
+                          object_id=str(seq), before=None, after=None, prev_hash=prev, hash=digest)  # fmt: skip
+
+    good = [event(2, first.hash, "b" * 64), event(3, "b" * 64, "c" * 64)]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AuditEvent.objects.bulk_create([*good, event(4, "d" * 64, "e" * 64)])  # 4 does not link to 3
+    assert list(AuditEvent.objects.values_list("seq", flat=True)) == [1]
+    AuditEvent.objects.bulk_create([*good, event(4, "c" * 64, "e" * 64)])
+    assert list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True)) == [1, 2, 3, 4]
+
+
+@pytest.mark.django_db
 def test_an_event_linking_to_its_predecessor_is_accepted_past_the_services_too():
     from django.utils import timezone
 
