@@ -94,8 +94,19 @@ def canonical_json_of(value: Any) -> str:
     """canonical_json(to_json_value(value)); a dict of strings (what most methods' inputs are) needs no normalising
     round trip and is encoded at once."""
     if type(value) is dict and all(type(key) is str and type(item) is str for key, item in value.items()):
-        return canonical_json(value)
+        text = canonical_json(value)
+        if utf8_clean(text):  # surrogate code points: the round trip may join a pair, so take it
+            return text
     return canonical_json(to_json_value(value))
+
+
+def utf8_clean(text: str) -> bool:
+    """Whether `text` holds no surrogate code point (it encodes as UTF-8 as it is)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _canonical_text(state: Any) -> str | None:

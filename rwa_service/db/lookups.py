@@ -29,7 +29,7 @@ def array_param(keys: Iterable[Any], db_type: str) -> str | list[str]:
     texts = [str(key) for key in keys]
     joined = ",".join(texts)
     safe = _LITERAL_SAFE.get(db_type)
-    if safe is not None and joined.count(",") == max(len(texts) - 1, 0) and safe.fullmatch(joined):
+    if safe is not None and all(texts) and joined.count(",") == max(len(texts) - 1, 0) and safe.fullmatch(joined):
         return "{" + joined + "}"  # each key one element: no key holds a comma, none anything to quote
     return texts
 

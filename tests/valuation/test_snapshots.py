@@ -23,6 +23,7 @@ CASES = [
      "approved_by": AWKWARD},
     {"inputs": {}, "approved_by": "checker"},
     {"inputs": {"z": Decimal("1.10"), "a": date(2026, 1, 2), "m": uuid.UUID(int=7)}, "approved_by": None},
+    {"inputs": {"pair": "\ud83d\ude00"}, "approved_by": "\ud83d\ude00"},  # a surrogate pair as two code points
 ]  # fmt: skip
 
 
@@ -54,3 +55,8 @@ def test_events_appended_with_the_written_snapshot_equal_events_appended_with_th
     events = list(AuditEvent.objects.order_by("seq"))
     assert [e.after for e in events[: len(CASES)]] == [e.after for e in events[len(CASES) :]]
     assert audit_chain_verify().valid
+
+
+def test_a_field_that_is_not_text_is_written_as_the_generic_path_writes_it():
+    args = _snapshot_args(CASES[0]) | {"currency": None, "approved_by": 7}
+    assert valuation_snapshot_json(**args) == canonical_json(to_json_value(valuation_snapshot_of(**args)))

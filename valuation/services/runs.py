@@ -83,10 +83,10 @@ def _policies(filters: dict[str, str]):
 # chunk's ids aggregated as the JSON list of their text (what str() gives in Python). A million ids never reach Python.
 _CHUNKS_SQL = """
 INSERT INTO valuation_revaluationchunk (run_id, number, asset_ids, finished, done, failed, created_at, updated_at)
-SELECT %s, (numbered.n - 1) / %s, jsonb_agg(numbered.asset_id::text ORDER BY numbered.asset_id), false, 0, 0,
-       now(), now()
-FROM (SELECT chosen.asset_id, row_number() OVER (ORDER BY chosen.asset_id) AS n FROM ({chosen}) AS chosen) AS numbered
-GROUP BY (numbered.n - 1) / %s
+SELECT %s, numbered.number, jsonb_agg(numbered.asset_id::text ORDER BY numbered.asset_id), false, 0, 0, now(), now()
+FROM (SELECT chosen.asset_id, (row_number() OVER (ORDER BY chosen.asset_id) - 1) / %s AS number
+      FROM ({chosen}) AS chosen) AS numbered
+GROUP BY numbered.number
 RETURNING jsonb_array_length(asset_ids)
 """
 
@@ -98,7 +98,7 @@ def _chunks_create(*, run: RevaluationRun, filters: dict[str, str], size: int) -
     if connection.vendor == "postgresql":
         sql, params = chosen.order_by().query.sql_with_params()
         with connection.cursor() as cursor:
-            cursor.execute(_CHUNKS_SQL.replace("{chosen}", sql), [run.pk, size, *params, size])
+            cursor.execute(_CHUNKS_SQL.replace("{chosen}", sql), [run.pk, size, *params])
             return sum(length for (length,) in cursor.fetchall())
     batch, chunks, total, number = [], [], 0, 0
     for asset_id in chosen.iterator(chunk_size=size * 10):

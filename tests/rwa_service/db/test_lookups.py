@@ -50,6 +50,7 @@ def test_keys_needing_no_quotes_go_as_one_array_literal_anything_else_as_a_list(
     assert array_param([second, "a,b"], "uuid") == [second, "a,b"]
     assert array_param(["1}", "2"], "integer") == ["1}", "2"]
     assert array_param(["x", "y"], "varchar(20)") == ["x", "y"]
+    assert array_param([""], "uuid") == [""] and array_param(["", "1"], "bigint") == ["", "1"]  # refused, not dropped
 
 
 @pytest.mark.django_db
