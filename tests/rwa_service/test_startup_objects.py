@@ -6,6 +6,7 @@ import runpy
 from pathlib import Path
 
 import pytest
+from celery import signals
 
 from rwa_service.celery import _freeze_startup_objects
 from rwa_service.startup_objects import startup_objects_freeze
@@ -36,6 +37,8 @@ def test_live_objects_are_frozen_and_garbage_is_collected_first():
 
 
 def test_a_celery_worker_freezes_its_startup_objects():
+    for signal in (signals.worker_ready, signals.worker_process_init):  # the worker itself, and a prefork child
+        assert _freeze_startup_objects in [ref() if callable(ref) else ref for _, ref in signal.receivers]
     _freeze_startup_objects(sender=None)
     assert gc.get_freeze_count() > 0
 
