@@ -5,7 +5,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -16,7 +16,7 @@ from audit.canonical import (
     GENESIS_HASH,
     CanonicalJson,
     EncodedEvent,
-    encoded_event,
+    EventTemplate,
     event_hash,
     format_time,
     pieces_hash,
@@ -108,12 +108,17 @@ def audit_events_encode(*, actor: Actor, events: Sequence[EventDraft], request_i
     """Each event's JSON, encoded once for its hash and its row (canonical.encoded_event), before anything is
     locked: a writer may take its own locks between this and audit_batch_append."""
     request_id = request_id if request_id is not None else current_request_id()
-    encoded = [
-        encoded_event(actor=actor.name, actor_user_id=actor.user_id, action=draft.action, object_type=draft.object_type,
-                      object_id=draft.object_id, before=draft.before, after=draft.after, reason=draft.reason,
-                      request_id=request_id)
-        for draft in events
-    ]  # fmt: skip
+    templates: dict[tuple[str, str, str], EventTemplate] = {}  # one per kind of event: most batches hold one kind
+    encoded = []
+    for draft in events:
+        kind = (draft.action, draft.object_type, draft.reason)
+        template = templates.get(kind)
+        if template is None:
+            template = templates[kind] = EventTemplate(
+                actor=actor.name, actor_user_id=actor.user_id, action=draft.action, object_type=draft.object_type,
+                reason=draft.reason, request_id=request_id,
+            )  # fmt: skip
+        encoded.append(template.encoded(object_id=draft.object_id, before=draft.before, after=draft.after))
     return EncodedBatch(actor=actor, request_id=request_id, drafts=events, encoded=encoded)
 
 
@@ -136,7 +141,7 @@ def audit_batch_append(*, batch: EncodedBatch) -> int:
         clock, seq, prev_hash, rows = _Clock(head.moment), head.seq, head.hash, []
         for draft, event in zip(events, encoded, strict=True):
             seq += 1
-            moment = format_time(clock.now())  # hashed, and stored from the same text (UTC, to the microsecond)
+            moment = clock.stamp()  # hashed, and stored from the same text (UTC, to the microsecond)
             digest = pieces_hash(prev_hash=prev_hash, head=event.head, tail=event.tail, moment=moment, seq=seq)
             rows.append((seq, moment, actor.name, actor.user_id, draft.action, draft.object_type, event.object_id,
                          json_text(event.before), json_text(event.after), event.reason, request_id, prev_hash,
@@ -215,6 +220,19 @@ class _Clock:
 
     def __init__(self, start: datetime) -> None:
         self.start, self.started = start, time.monotonic()
+        self._epoch_us, self._second, self._prefix = (start - _EPOCH) // _MICROSECOND, None, ""
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=time.monotonic() - self.started)
+
+    def stamp(self) -> str:
+        """format_time of this clock's time now, from integer microseconds since the epoch: the second's text is
+        formatted once a second, not once an event (strftime cost more than hashing the event)."""
+        second, micro = divmod(self._epoch_us + round((time.monotonic() - self.started) * 1e6), 1_000_000)
+        if second != self._second:  # format_time ends with the 6 digits of the microseconds and "Z"
+            self._second, self._prefix = second, format_time(_EPOCH + timedelta(seconds=second))[:-7]
+        return f"{self._prefix}{micro:06d}Z"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)

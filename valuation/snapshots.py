@@ -1,5 +1,6 @@
 """How a valuation appears in audit events."""
 
+import json
 from datetime import date
 from decimal import Decimal
 from json.encoder import encode_basestring
@@ -67,7 +68,8 @@ def valuation_snapshot_json(
 ) -> CanonicalJson:
     """canonical_json(to_json_value(valuation_snapshot_of(...))), written from the snapshot's known shape: its keys
     in sorted order, each string as the canonical encoder writes it (a revaluation chunk audits thousands; the
-    generic path encodes, parses and encodes again). Tested equal to the generic path on awkward values."""
+    generic path encodes, parses and encodes again). `inputs` may be given as their canonical JSON already
+    (audit.canonical.CanonicalJson). Tested equal to the generic path on awkward values."""
     args = {
         "pk": pk, "asset_id": asset_id, "method": method, "value": value, "currency": currency, "as_of": as_of,
         "inputs": inputs, "status": status, "recorded_by_name": recorded_by_name, "approved_by": approved_by,
@@ -93,4 +95,6 @@ def valuation_snapshot_json(
 
 
 def _generic(args: dict[str, Any]) -> CanonicalJson:
+    if isinstance(args["inputs"], CanonicalJson):  # inputs given as their canonical JSON: the value it encodes
+        args = {**args, "inputs": json.loads(args["inputs"])}
     return CanonicalJson(canonical_json(to_json_value(valuation_snapshot_of(**args))))

@@ -1,9 +1,11 @@
 """The audit chain: each event links to the previous hash; recomputing the chain gives the stored hashes."""
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from audit.canonical import GENESIS_HASH, event_hash
+from audit.canonical import GENESIS_HASH, event_hash, format_time
 from audit.models import AuditChainHead, AuditEvent
 from audit.selectors import audit_chain_verify
 from audit.services import Actor, EventDraft, audit_event_record, audit_events_append, audit_events_record
@@ -358,3 +360,20 @@ def test_every_deferrable_check_is_initially_deferred_so_setting_them_all_deferr
         assert cursor.fetchall() == []
         cursor.execute("SELECT tgname FROM pg_trigger WHERE tgdeferrable AND NOT tginitdeferred")
         assert cursor.fetchall() == []
+
+
+@pytest.mark.parametrize("offset", [timedelta(0), timedelta(hours=2)])
+def test_the_append_clock_stamps_each_event_as_format_time_writes_its_moment_across_seconds(monkeypatch, offset):
+    """The batch append stamps events from integer microseconds, formatting a second's text once: the stamp must
+    be the text format_time gives for the same moment (it is hashed, stored, and formatted again when verified)."""
+    import audit.services as services
+
+    ticks = [100.0, 100.000004, 100.0000045, 100.000021, 101.7, 101.7, 3700.25]
+    monkeypatch.setattr(services.time, "monotonic", iter(ticks).__next__)
+    start = datetime(2026, 11, 29, 10, 59, 59, 999_990, tzinfo=UTC).astimezone(timezone(offset))
+    clock = services._Clock(start)
+    stamps = [clock.stamp() for _ in range(6)]
+    moments = [start + timedelta(microseconds=round((tick - ticks[0]) * 1e6)) for tick in ticks[1:]]
+    assert stamps == [format_time(moment) for moment in moments]
+    assert stamps[0] == "2026-11-29T10:59:59.999994Z" and stamps[3] == "2026-11-29T11:00:01.699990Z"
+    assert stamps == sorted(stamps)

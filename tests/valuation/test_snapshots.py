@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from audit.canonical import CanonicalJson, canonical_json, to_json_value
+from audit.canonical import CanonicalJson, canonical_json, string_map_json, to_json_value
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from audit.services import Actor, EventDraft, audit_events_append
@@ -60,3 +60,13 @@ def test_events_appended_with_the_written_snapshot_equal_events_appended_with_th
 def test_a_field_that_is_not_text_is_written_as_the_generic_path_writes_it():
     args = _snapshot_args(CASES[0]) | {"currency": None, "approved_by": 7}
     assert valuation_snapshot_json(**args) == canonical_json(to_json_value(valuation_snapshot_of(**args)))
+
+
+def test_inputs_given_as_their_canonical_json_write_the_same_snapshot_on_either_path():
+    args = _snapshot_args(CASES[0])
+    encoded = args | {"inputs": string_map_json(args["inputs"])}
+    assert isinstance(encoded["inputs"], CanonicalJson)
+    assert valuation_snapshot_json(**encoded) == valuation_snapshot_json(**args)
+    generic = {"currency": None, "approved_by": 7}  # a field that is not text: the generic path, given the text
+    assert valuation_snapshot_json(**encoded | generic) == valuation_snapshot_json(**args | generic)
+    assert json.loads(valuation_snapshot_json(**encoded | generic))["inputs"] == args["inputs"]

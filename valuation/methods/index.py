@@ -5,12 +5,12 @@ date. The currency is the appraisal's.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from rwa_service.db.lookups import AnyOf
 from rwa_service.exceptions import ValidationFailed
@@ -31,8 +31,7 @@ def _appraisals_until(as_of: date) -> QuerySet[Valuation]:
     ).order_by("-as_of", "-approved_at", "-created_at")
 
 
-@dataclass(frozen=True)
-class PriorAppraisal:
+class PriorAppraisal(NamedTuple):
     """What the index method reads of an appraisal (prefetched for a chunk without model instances)."""
 
     pk: Any
@@ -66,8 +65,11 @@ class IndexMethod(ValuationMethod):
     def prefetch(self, *, assets: Sequence[AssetLike], as_of: date) -> None:
         found: dict[str, list[PriorAppraisal]] = {str(asset.pk): [] for asset in assets}
         wanted = _appraisals_until(as_of).filter(AnyOf(F("asset_id"), list(found)))
-        for pk, asset_id, day, value, currency in wanted.values_list("pk", "asset_id", "as_of", "value", "currency"):
-            found[str(asset_id)].append(PriorAppraisal(pk=pk, as_of=day, value=value, currency=currency))
+        keys = {"key": Cast("pk", TextField()), "asset_key": Cast("asset_id", TextField())}  # text: no UUID built
+        for pk, asset_id, day, value, currency in wanted.annotate(**keys).values_list(
+            "key", "asset_key", "as_of", "value", "currency"
+        ):
+            found[asset_id].append(PriorAppraisal(pk, day, value, currency))
         for asset in assets:
             setattr(asset, PRIOR_APPRAISALS, found[str(asset.pk)])
 

@@ -13,7 +13,7 @@ commits whole or not at all.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery, TextField
@@ -21,10 +21,11 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from assets.models import Asset
+from audit.canonical import CanonicalJson, string_map_json
 from audit.services import Actor, EventDraft, audit_batch_append, audit_events_encode
 from rwa_service.db.ids import uuid7
 from rwa_service.db.lookups import AnyOf, array_param
-from rwa_service.db.rows import values_append
+from rwa_service.db.rows import json_text, values_append
 from rwa_service.exceptions import NotFound, ValidationFailed
 from valuation.errors import ValuationError
 from valuation.methods import method_for
@@ -56,9 +57,10 @@ def _locked_assets(*, asset_ids: Sequence[str], as_of: date) -> list[tuple[Asset
     chunk = [
         (AssetFacts(pk=pk, asset_type=asset_type, currency=currency, metadata_json=metadata), method, inputs)
         for pk, asset_type, currency, metadata, method, inputs in locked.annotate(
-            metadata_json=Cast("metadata", TextField())  # parsed only by a method that reads it
+            key=_as_text("pk"),
+            metadata_json=_as_text("metadata"),  # metadata: parsed only by a method that reads it
         ).values_list(
-            "pk", "asset_type", "currency", "metadata_json", "valuation_policy__method", "valuation_policy__inputs"
+            "key", "asset_type", "currency", "metadata_json", "valuation_policy__method", "valuation_policy__inputs"
         )  # fmt: skip
     ]
     by_method: dict[str, list[AssetFacts]] = {}
@@ -72,6 +74,12 @@ def _locked_assets(*, asset_ids: Sequence[str], as_of: date) -> list[tuple[Asset
             continue  # an unknown method fails its assets one by one, with the reason
         method.prefetch(assets=assets, as_of=as_of)
     return chunk
+
+
+def _as_text(column: str) -> Cast:
+    """A column read as its text: a uuid key as the str() of its UUID without building one (a chunk reads thousands
+    and uses them as text), a JSON value as its JSON."""
+    return Cast(column, TextField())
 
 
 def _compute(
@@ -92,13 +100,13 @@ _VALUATION_FIELDS = ("id", "asset_id", "method", "value", "currency", "as_of", "
                      "updated_at")  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _NewValuation:
-    pk: Any
-    asset_id: Any
+class _NewValuation(NamedTuple):
+    pk: str
+    asset_id: str
     method: str
     computed: Computed
     status: str
+    inputs: Any  # the computed inputs, or their canonical JSON (CanonicalJson) when that needs no normalising
 
 
 @transaction.atomic
@@ -114,15 +122,16 @@ def valuations_record_for_run(
     for pk, asset_id, as_of, status, run_id in (
         Valuation.objects.filter(AnyOf(F("asset_id"), asset_ids))
         .filter(Q(status=ValuationStatus.APPROVED) | Q(as_of=run.as_of, run__isnull=False))
-        .values_list("pk", "asset_id", "as_of", "status", "run_id")
+        .annotate(key=_as_text("pk"), asset_key=_as_text("asset_id"))
+        .values_list("key", "asset_key", "as_of", "status", "run_id")
     ):
         if run_id is not None and as_of == run.as_of:
-            valued_already.add(str(asset_id))
+            valued_already.add(asset_id)
         if status == ValuationStatus.APPROVED:
-            current[str(asset_id)] = (pk, as_of)
+            current[asset_id] = (pk, as_of)
     outcome, new, superseded, now = ChunkOutcome(skipped=len(valued_already)), [], [], timezone.now()
     for asset, code, inputs in chunk:
-        key = str(asset.pk)
+        key = asset.pk
         if key in valued_already:
             continue
         try:
@@ -137,7 +146,8 @@ def valuations_record_for_run(
             status = ValuationStatus.APPROVED
             if previous:
                 superseded.append(previous[0])
-        new.append(_NewValuation(pk=str(uuid7()), asset_id=key, method=method, computed=computed, status=status))
+        inputs = string_map_json(computed.inputs) or computed.inputs  # encoded once, for the row and the event
+        new.append(_NewValuation(str(uuid7()), key, method, computed, status, inputs))
     if superseded:
         Valuation.objects.filter(AnyOf(F("pk"), superseded)).update(status=ValuationStatus.SUPERSEDED, updated_at=now)
     shared = _RowTexts(now=now.isoformat(), as_of=run.as_of.isoformat(), run=str(run.pk), actor=actor.name)
@@ -186,8 +196,9 @@ class _RowTexts:
 
 def _valuation_row(valuation: _NewValuation, shared: _RowTexts) -> tuple[Any, ...]:
     computed = valuation.computed
+    inputs = json_text(valuation.inputs) if isinstance(valuation.inputs, CanonicalJson) else valuation.inputs
     return (valuation.pk, valuation.asset_id, valuation.method, computed.value, computed.currency, shared.as_of,
-            computed.inputs, valuation.status, None, shared.actor, None, shared.now, "", shared.run, shared.now,
+            inputs, valuation.status, None, shared.actor, None, shared.now, "", shared.run, shared.now,
             shared.now)  # fmt: skip
 
 
@@ -195,7 +206,7 @@ def _recorded_event(valuation: _NewValuation, actor: Actor, run: RevaluationRun)
     computed = valuation.computed
     after = valuation_snapshot_json(
         pk=valuation.pk, asset_id=valuation.asset_id, method=valuation.method, value=computed.value,
-        currency=computed.currency, as_of=run.as_of, inputs=computed.inputs, status=valuation.status,
+        currency=computed.currency, as_of=run.as_of, inputs=valuation.inputs, status=valuation.status,
         recorded_by_name=actor.name, approved_by=None,
     )  # fmt: skip
     return EventDraft(action="valuation.recorded", object_type="valuation", object_id=valuation.pk, before=None,
