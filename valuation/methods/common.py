@@ -1,6 +1,6 @@
 """What the computed methods share: rounding to the stored precision, and reading a series' description."""
 
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 from valuation.errors import ValuationError
 from valuation.methods.base import PriceSource
@@ -11,14 +11,18 @@ PLACES = Decimal("0.000001")
 LIMIT = Decimal(10) ** 22
 # Working precision of the methods' arithmetic (more than the 28 digits stored, so rounding happens once, at the end).
 PRECISION = 40
+# That precision as a context to compute in (`ARITHMETIC.multiply(a, b)`): what `with localcontext() as c: c.prec =
+# PRECISION` gives (the default traps and rounding), without entering and leaving a context per value.
+ARITHMETIC = Context(prec=PRECISION, rounding=ROUND_HALF_EVEN)
 
 
 def money(value: Decimal) -> Decimal:
     """`value` rounded half-even to the 6 decimal places a valuation stores; ValuationError if it cannot be stored."""
-    with localcontext() as context:
-        context.prec = PRECISION
-        rounded = value.quantize(PLACES, rounding=ROUND_HALF_EVEN)
-    if not rounded.is_finite() or abs(rounded) >= LIMIT:
+    try:
+        rounded = value.quantize(PLACES, rounding=ROUND_HALF_EVEN, context=ARITHMETIC)
+    except InvalidOperation:  # more digits than the working precision: far beyond what a valuation stores
+        rounded = None
+    if rounded is None or not rounded.is_finite() or abs(rounded) >= LIMIT:
         raise ValuationError(f"The computed value {value} is too large to record.", code="value_out_of_range")
     return rounded + 0  # normalises -0.000000 to 0.000000
 

@@ -6,7 +6,7 @@ date. The currency is the appraisal's.
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db.models import F, QuerySet, TextField
@@ -16,7 +16,7 @@ from rwa_service.db.lookups import AnyOf
 from rwa_service.exceptions import ValidationFailed
 from valuation.errors import ValuationError
 from valuation.methods.base import AssetLike, Computed, PriceSource, ValuationMethod
-from valuation.methods.common import PRECISION, money, require_kind, series_of
+from valuation.methods.common import ARITHMETIC, money, require_kind, series_of
 from valuation.methods.inputs import series_code_input
 from valuation.methods.registry import register
 from valuation.models import SeriesKind, Valuation, ValuationStatus
@@ -90,9 +90,7 @@ class IndexMethod(ValuationMethod):
                 f"Index {code!r} is {min(base_level, level)} on {zero_date}: an index level must be above zero.",
                 code="index_not_positive",
             )
-        with localcontext() as context:
-            context.prec = PRECISION
-            value = appraisal.value * level / base_level
+        value = ARITHMETIC.divide(ARITHMETIC.multiply(appraisal.value, level), base_level)
         return Computed(
             value=money(value),
             currency=appraisal.currency,

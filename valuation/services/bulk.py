@@ -23,7 +23,7 @@ from django.utils import timezone
 from assets.models import Asset
 from audit.canonical import CanonicalJson, string_map_json
 from audit.services import Actor, EventDraft, audit_batch_append, audit_events_encode
-from rwa_service.db.ids import uuid7
+from rwa_service.db.ids import uuid7_texts
 from rwa_service.db.lookups import AnyOf, array_param
 from rwa_service.db.rows import json_text, values_append
 from rwa_service.exceptions import NotFound, ValidationFailed
@@ -130,6 +130,7 @@ def valuations_record_for_run(
         if status == ValuationStatus.APPROVED:
             current[asset_id] = (pk, as_of)
     outcome, new, superseded, now = ChunkOutcome(skipped=len(valued_already)), [], [], timezone.now()
+    ids = iter(uuid7_texts(len(chunk)))
     for asset, code, inputs in chunk:
         key = asset.pk
         if key in valued_already:
@@ -147,7 +148,7 @@ def valuations_record_for_run(
             if previous:
                 superseded.append(previous[0])
         inputs = string_map_json(computed.inputs) or computed.inputs  # encoded once, for the row and the event
-        new.append(_NewValuation(str(uuid7()), key, method, computed, status, inputs))
+        new.append(_NewValuation(next(ids), key, method, computed, status, inputs))
     if superseded:
         Valuation.objects.filter(AnyOf(F("pk"), superseded)).update(status=ValuationStatus.SUPERSEDED, updated_at=now)
     shared = _RowTexts(now=now.isoformat(), as_of=run.as_of.isoformat(), run=str(run.pk), actor=actor.name)

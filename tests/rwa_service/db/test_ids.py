@@ -3,7 +3,7 @@
 import time
 import uuid
 
-from rwa_service.db.ids import uuid7
+from rwa_service.db.ids import uuid7, uuid7_texts
 from valuation.models import Valuation
 
 
@@ -25,3 +25,14 @@ def test_ids_of_later_milliseconds_sort_after_and_none_repeat():
 
 def test_new_valuations_get_time_ordered_ids():
     assert Valuation._meta.pk.default is uuid7
+
+
+def test_ids_made_in_bulk_are_the_text_of_version_7_uuids_of_now_and_none_repeat():
+    before = time.time_ns() // 1_000_000
+    texts = uuid7_texts(5000)
+    after = time.time_ns() // 1_000_000
+    parsed = [uuid.UUID(text) for text in texts]
+    assert [str(made) for made in parsed] == texts and len(set(texts)) == 5000
+    assert all(made.version == 7 and made.variant == uuid.RFC_4122 for made in parsed)
+    assert all(before <= made.int >> 80 <= after for made in parsed)
+    assert uuid7_texts(0) == [] and max(parsed) < uuid7()
