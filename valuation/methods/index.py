@@ -9,10 +9,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db.models import F, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import F, QuerySet
 
 from rwa_service.db.lookups import AnyOf
+from rwa_service.db.uuid_text import UuidText
 from rwa_service.exceptions import ValidationFailed
 from valuation.errors import ValuationError
 from valuation.methods.base import AssetLike, Computed, PriceSource, ValuationMethod
@@ -65,7 +65,7 @@ class IndexMethod(ValuationMethod):
     def prefetch(self, *, assets: Sequence[AssetLike], as_of: date) -> None:
         found: dict[str, list[PriorAppraisal]] = {str(asset.pk): [] for asset in assets}
         wanted = _appraisals_until(as_of).filter(AnyOf(F("asset_id"), list(found)))
-        keys = {"key": Cast("pk", TextField()), "asset_key": Cast("asset_id", TextField())}  # text: no UUID built
+        keys = {"key": UuidText("pk"), "asset_key": UuidText("asset_id")}  # as text: no UUID built for each
         for pk, asset_id, day, value, currency in wanted.annotate(**keys).values_list(
             "key", "asset_key", "as_of", "value", "currency"
         ):

@@ -26,6 +26,7 @@ from audit.services import Actor, EventDraft, audit_batch_append, audit_events_e
 from rwa_service.db.ids import uuid7_texts
 from rwa_service.db.lookups import AnyOf, array_param
 from rwa_service.db.rows import json_text, values_append
+from rwa_service.db.uuid_text import UuidText
 from rwa_service.exceptions import NotFound, ValidationFailed
 from valuation.errors import ValuationError
 from valuation.methods import method_for
@@ -57,8 +58,8 @@ def _locked_assets(*, asset_ids: Sequence[str], as_of: date) -> list[tuple[Asset
     chunk = [
         (AssetFacts(pk=pk, asset_type=asset_type, currency=currency, metadata_json=metadata), method, inputs)
         for pk, asset_type, currency, metadata, method, inputs in locked.annotate(
-            key=_as_text("pk"),
-            metadata_json=_as_text("metadata"),  # metadata: parsed only by a method that reads it
+            key=UuidText("pk"),  # keys as text: a chunk uses them as text, and builds no UUID for each
+            metadata_json=Cast("metadata", TextField()),  # parsed only by a method that reads it
         ).values_list(
             "key", "asset_type", "currency", "metadata_json", "valuation_policy__method", "valuation_policy__inputs"
         )  # fmt: skip
@@ -74,12 +75,6 @@ def _locked_assets(*, asset_ids: Sequence[str], as_of: date) -> list[tuple[Asset
             continue  # an unknown method fails its assets one by one, with the reason
         method.prefetch(assets=assets, as_of=as_of)
     return chunk
-
-
-def _as_text(column: str) -> Cast:
-    """A column read as its text: a uuid key as the str() of its UUID without building one (a chunk reads thousands
-    and uses them as text), a JSON value as its JSON."""
-    return Cast(column, TextField())
 
 
 def _compute(
@@ -122,7 +117,7 @@ def valuations_record_for_run(
     for pk, asset_id, as_of, status, run_id in (
         Valuation.objects.filter(AnyOf(F("asset_id"), asset_ids))
         .filter(Q(status=ValuationStatus.APPROVED) | Q(as_of=run.as_of, run__isnull=False))
-        .annotate(key=_as_text("pk"), asset_key=_as_text("asset_id"))
+        .annotate(key=UuidText("pk"), asset_key=UuidText("asset_id"))
         .values_list("key", "asset_key", "as_of", "status", "run_id")
     ):
         if run_id is not None and as_of == run.as_of:
