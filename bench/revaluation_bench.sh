@@ -10,7 +10,7 @@
 #   4. checks: every asset valued exactly once for the date, run succeeded, audit chain valid; a summary on stdout.
 # Usage: bash bench/revaluation_bench.sh     Knobs: BENCH_ASSETS=1000000 BENCH_DB=rwa_bench_reval
 #   BENCH_PG=postgres://postgres@127.0.0.1:5432 BENCH_BROKER_URL=redis://127.0.0.1:6379/9 BENCH_WORKERS=2
-#   REVALUATION_CHUNK_SIZE=1000 BENCH_KEEP_DB=1
+#   REVALUATION_CHUNK_SIZE (unset: the service's default) BENCH_KEEP_DB=1
 # Exit status: 0 targets met (run ≥ 25 % of the SQL statement's speed, worker RSS ≤ 200 MB), 1 failure, 2 missed.
 set -euo pipefail
 
@@ -32,7 +32,7 @@ die() { echo "revaluation_bench: $*" >&2; exit 1; }
 # shellcheck source=bench/production_env.sh
 source "$ROOT/bench/production_env.sh"
 bench_production_env "$PG/$DB_NAME" "rwa-bench-reval-$STAMP" redis://127.0.0.1:6379/7 redis://127.0.0.1:6379/9
-export REVALUATION_CHUNK_SIZE="${REVALUATION_CHUNK_SIZE:-1000}"
+[[ -z "${REVALUATION_CHUNK_SIZE:-}" ]] || export REVALUATION_CHUNK_SIZE
 
 PIDS=()
 cleanup() {

@@ -314,7 +314,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 # The nightly revaluation is not here: a data migration creates it in django-celery-beat's tables, so operators
 # change its schedule in the admin (entries here would be rewritten from settings at every beat start).
-REVALUATION_CHUNK_SIZE = env.int("REVALUATION_CHUNK_SIZE", default=1000)
+REVALUATION_CHUNK_SIZE = env.int("REVALUATION_CHUNK_SIZE", default=2000)
 # Prices: the stored series by default; PRICE_FEED_URL reads observations from an outside HTTP feed instead, behind
 # bounded retries and a circuit breaker (valuation/feeds.py).
 PRICE_FEED_URL = env("PRICE_FEED_URL", default="")
