@@ -220,7 +220,8 @@ class _Clock:
 
     def __init__(self, start: datetime) -> None:
         self.start, self.started = start, time.monotonic()
-        self._epoch_us, self._second, self._prefix = (start - _EPOCH) // _MICROSECOND, None, ""
+        # as format_time reads it: an aware moment as it is, a naive one as local time
+        self._epoch_us, self._second, self._prefix = (start.astimezone(UTC) - _EPOCH) // _MICROSECOND, None, ""
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=time.monotonic() - self.started)

@@ -1,8 +1,9 @@
 """`UuidText("column")`: a uuid column read as the text str() gives for its UUID (lower-case, hyphenated), made by
 the database, so a query reading thousands of keys to use as text builds no UUID object per key.
 
-PostgreSQL has a uuid type and prints it so; elsewhere Django stores a UUIDField as 32 hex digits, which are cut
-into the same groups.
+PostgreSQL has a uuid type and prints it so; SQLite (the other database this project runs on) holds a UUIDField as
+the 32 hex digits Django writes, which are cut into the same groups. Give it a column, not an expression with
+parameters (the column's SQL appears once per group).
 """
 
 from django.db.models import Func, TextField
